@@ -1,0 +1,1 @@
+"""hyoka: a static site generator for 事務事業評価シート."""

@@ -1,0 +1,137 @@
+"""Command line: `python build.py [build|check|import|schema]`; problems → Japanese lines, exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .config import load_config
+from .problems import BuildError, Problem, ProblemsFound, summary
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python build.py",
+        description="hyoka: 事務事業評価シートから公開用のウェブサイトを作ります。",
+    )
+    p.add_argument("--config", type=Path, help="設定ファイル（既定: site_config.yaml）")
+    p.add_argument("--debug", action="store_true", help="予期しない失敗のときに詳細（traceback）を表示")
+    p.add_argument("-q", "--quiet", action="store_true", help="問題以外は表示しない")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    b = sub.add_parser("build", help="サイトを作る（既定）")
+    b.add_argument("--strict", action="store_true", help="警告もエラーとして扱う")
+    b.add_argument("--out", type=Path, help="出力フォルダ（既定: site_config.yaml の output_dir）")
+    c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない")
+    c.add_argument("--strict", action="store_true", help="警告もエラーとして扱う（終了コード 1）")
+    i = sub.add_parser("import", help="評価シートの抽出テキストをシートのファイルに変換")
+    i.add_argument("file", type=Path, help="抽出テキスト（例: ../shared/seeds/*.txt）")
+    i.add_argument("--out", type=Path, required=True, help="書き出すフォルダ（例: content/2025/）")
+    i.add_argument("--ids", type=Path, help="事務事業名 → id の対応表（YAML）")
+    i.add_argument("--overwrite", action="store_true", help="同じ名前のファイルがあれば上書きする")
+    s = sub.add_parser("schema", help="エディタ用の JSON Schema（schema/sheet.schema.json）を書き出す")
+    s.add_argument("--out", type=Path, help="出力先（既定: schema/sheet.schema.json）")
+    return p
+
+
+def _print_problems(problems: list[Problem], strict: bool = False) -> None:
+    for problem in problems:
+        print(problem.format(), file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    command = args.command or "build"
+    strict = getattr(args, "strict", False)
+    try:
+        return _dispatch(command, args, strict)
+    except ProblemsFound as exc:
+        _print_problems(exc.problems)
+        tail = "サイトは書き出していません（前回の出力はそのままです）。" if command == "build" else ""
+        print(f"{summary(exc.problems, strict=strict)}。{tail}", file=sys.stderr)
+        return 1
+    except BuildError as exc:
+        print(f"エラー: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  ヒント: {exc.hint}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("中断しました（前回の出力はそのままです）。", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"予期しないエラーが発生しました: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  ヒント: --debug を付けて実行すると詳細が表示されます。開発者に知らせてください。",
+              file=sys.stderr)
+        return 2
+
+
+def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
+    from . import pipeline
+
+    config = load_config(ROOT, args.config)
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a))
+    if command == "build":
+        if args.out:
+            from dataclasses import replace
+            config = replace(config, output_dir=args.out.resolve())
+        start = time.perf_counter()
+        result = pipeline.run(config, strict=strict)
+        _print_problems(result.warnings)
+        if result.warnings:
+            print(f"{summary(result.warnings)}。", file=sys.stderr)
+        say(f"{len(result.site.sheets)}件のシートから {result.pages}ページを "
+            f"{pipeline.rel_path(config.output_dir, config.root)}/ に書き出しました"
+            f"（{time.perf_counter() - start:.1f}秒）。")
+        return 0
+    if command == "check":
+        sheets, warnings = pipeline.check(config, strict=strict)
+        _print_problems(warnings)
+        say(f"{len(sheets)}件のシートを検査しました。{summary(warnings)}。")
+        return 0
+    if command == "import":
+        return _import(config, args, say)
+    if command == "schema":
+        from .jsonschema import write_schema
+        path = write_schema(config, args.out)
+        say(f"{pipeline.rel_path(path, config.root)} を書き出しました。")
+        return 0
+    raise AssertionError(command)  # pragma: no cover
+
+
+def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
+    from . import importer
+    from .load import load_source
+    from .pipeline import rel_path
+    from .validate import validate_source
+
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{args.file} を読めません: {exc}") from None
+    ids = importer.ids_from_content(config.content_dir)
+    if args.ids:
+        ids.update(importer.load_id_map(args.ids))
+    result = importer.import_text(text, source_name=str(args.file), choices=config.choices,
+                                  id_for=lambda title: ids.get(title) or importer.default_id(title))
+    for w in result.warnings:
+        print(f"{args.file}:{w.line}: 警告: {w.message}", file=sys.stderr)
+    written, skipped = importer.write_sheets(result, args.out, overwrite=args.overwrite)
+    for path in skipped:
+        print(f"{path}: 既にあるため書き出しませんでした（上書きは --overwrite）", file=sys.stderr)
+    problems: list[Problem] = []
+    for path in written:
+        src, file_problems = load_source(path, rel_path(path, config.root))
+        problems += file_problems
+        if src is not None:
+            problems += validate_source(src, config)[1]
+    _print_problems(problems)
+    say(f"{len(written)}件のシートを {args.out} に書き出しました"
+        f"（警告 {len(result.warnings)}件、検査の問題 {len(problems)}件）。")
+    return 1 if any(p.is_error for p in problems) else 0

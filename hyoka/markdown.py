@@ -1,0 +1,36 @@
+"""The one Markdown parser: markdown-it "js-default" preset, raw HTML off."""
+
+from __future__ import annotations
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+
+def make_markdown() -> MarkdownIt:
+    """A parser for sheet bodies: CommonMark + tables, raw HTML shown as text (untrusted input)."""
+    # js-default keeps html=False, so <script> in a body is escaped, and its validateLink
+    # refuses javascript:, vbscript:, file: and data: (non-image) URLs.
+    md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
+    md.core.ruler.push("hyoka_shift_headings", _shift_headings)
+    return md
+
+
+def _shift_headings(state) -> None:  # type: ignore[no-untyped-def]
+    """Body headings sit under the page's own h2 sections: ## becomes h3 (WCAG 1.3.1 order)."""
+    for token in state.tokens:
+        if token.type in ("heading_open", "heading_close"):
+            level = int(token.tag[1:])
+            token.tag = f"h{min(level + 1, 6)}"
+
+
+_MD = make_markdown()
+
+
+def render_markdown(text: str) -> str:
+    """Markdown body → safe HTML."""
+    return _MD.render(text)
+
+
+def tokens(text: str) -> list[Token]:
+    """Parse without rendering (for tests and text extraction)."""
+    return _MD.parse(text)

@@ -1,0 +1,222 @@
+"""Frozen dataclasses for a validated sheet and the site configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from .schema import EVALUATION_GROUPS, INDICATOR_KINDS, SHEET
+
+Number = int | float
+Achievement = Literal["achieved", "not_achieved", "no_actual", "no_target"]
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a sheet came from, for messages and the edit link."""
+
+    path: str
+    line: int = 1
+
+
+@dataclass(frozen=True)
+class IndicatorValue:
+    """Target and actual for one fiscal year; None is missing, never zero."""
+
+    year: int
+    target: Number | None
+    actual: Number | None
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """An activity (活動指標) or outcome (成果指標) indicator."""
+
+    kind: str
+    name: str
+    description: str | None
+    unit: str | None
+    lower_is_better: bool
+    values: tuple[IndicatorValue, ...]
+
+    @property
+    def kind_label(self) -> str:
+        """活動指標 / 成果指標."""
+        return INDICATOR_KINDS.get(self.kind, self.kind)
+
+    def value(self, year: int) -> IndicatorValue | None:
+        """The entry for `year`, if the sheet has one."""
+        return next((v for v in self.values if v.year == year), None)
+
+    def achievement(self, year: int) -> Achievement:
+        """Whether the actual met the target, honouring lower-is-better indicators."""
+        v = self.value(year)
+        if v is None or v.actual is None:
+            return "no_actual"
+        if v.target is None:
+            return "no_target"
+        met = v.actual <= v.target if self.lower_is_better else v.actual >= v.target
+        return "achieved" if met else "not_achieved"
+
+
+@dataclass(frozen=True)
+class CostYear:
+    """One fiscal year's column of the cost table (amounts in 千円, staff in FTE)."""
+
+    year: int
+    kind: str
+    total: Number | None
+    operating: Number | None
+    specific_revenue: Number | None
+    staff_regular: Number | None
+    staff_nonregular: Number | None
+    personnel: Number | None
+
+
+@dataclass(frozen=True)
+class EvaluationItem:
+    """One cell of the evaluation grid: a rating from the city's list and a comment."""
+
+    key: str
+    label: str
+    group: str
+    rating: str | None
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class Organization:
+    """部局・課・係."""
+
+    bureau: str
+    division: str
+    section: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """総合計画の体系: 目標 → 基本 → 分野."""
+
+    goal: str | None = None
+    basic: str | None = None
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class BudgetAccount:
+    """予算科目: 区分・款・項・目."""
+
+    fund: str | None = None
+    kan: str | None = None
+    kou: str | None = None
+    moku: str | None = None
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """One program's evaluation sheet for one evaluation year."""
+
+    id: str
+    evaluation_year: int
+    results_year: int
+    title: str
+    organization: Organization
+    plan: Plan
+    sdgs: tuple[int, ...]
+    purpose: str | None
+    description: str | None
+    category: str | None
+    implementer: str | None
+    beneficiaries: str | None
+    indicators: tuple[Indicator, ...]
+    budget_account: BudgetAccount
+    costs: tuple[CostYear, ...]
+    evaluation: tuple[EvaluationItem, ...]
+    body: str
+    source: SourceRef
+    data: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        """Site-relative permalink: program id + evaluation year."""
+        return f"sheets/{self.id}/{self.evaluation_year}/"
+
+    def cost(self, year: int) -> CostYear | None:
+        """The cost column for `year`."""
+        return next((c for c in self.costs if c.year == year), None)
+
+    def rating(self, key: str) -> EvaluationItem:
+        """The evaluation item named `key`."""
+        return next(e for e in self.evaluation if e.key == key)
+
+    def achievement_counts(self, year: int) -> tuple[int, int]:
+        """(indicators that met their target in `year`, indicators with a target and an actual)."""
+        states = [i.achievement(year) for i in self.indicators]
+        judged = [s for s in states if s in ("achieved", "not_achieved")]
+        return sum(s == "achieved" for s in judged), len(judged)
+
+    @property
+    def direction(self) -> str | None:
+        """事業の方針."""
+        return self.rating("direction").rating
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """site_config.yaml, validated."""
+
+    root: Path
+    city: str
+    site_title: str
+    description: str | None
+    base_url: str | None
+    output_dir: Path
+    content_dir: Path
+    personnel_unit_cost: Number
+    fiscal_year_before: int
+    fiscal_year_after: int
+    checks: dict[str, str]
+    choices: dict[str, Any]
+
+    def choice_list(self, dotted: str) -> tuple[str, ...] | None:
+        """The list at `choices.<dotted>`, or None when the city defines none."""
+        node: Any = self.choices
+        for part in dotted.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return tuple(node) if isinstance(node, list) else None
+
+
+def build_sheet(clean: dict[str, Any], source: SourceRef, body: str) -> Sheet:
+    """Assemble the frozen model from validated, cleaned front matter."""
+    evaluation_field = SHEET.child("evaluation")
+    assert evaluation_field is not None
+    group_of = {key: group for group, keys in EVALUATION_GROUPS for key in keys}
+    grid = clean.get("evaluation") or {}
+    evaluation = tuple(
+        EvaluationItem(f.key, f.label, group_of[f.key], (grid.get(f.key) or {}).get("rating"),
+                       (grid.get(f.key) or {}).get("comment"))
+        for f in evaluation_field.fields
+    )
+    indicators = tuple(
+        Indicator(
+            kind=i["kind"], name=i["name"], description=i.get("description"), unit=i.get("unit"),
+            lower_is_better=bool(i.get("lower_is_better")),
+            values=tuple(IndicatorValue(y, v["target"], v["actual"])
+                         for y, v in sorted((i.get("values") or {}).items())),
+        )
+        for i in clean.get("indicators") or []
+    )
+    costs = tuple(CostYear(year=y, **c) for y, c in sorted((clean.get("costs") or {}).items()))
+    return Sheet(
+        id=clean["id"], evaluation_year=clean["evaluation_year"], results_year=clean["results_year"],
+        title=clean["title"], organization=Organization(**clean["organization"]),
+        plan=Plan(**(clean.get("plan") or {})), sdgs=tuple(clean.get("sdgs") or ()),
+        purpose=clean.get("purpose"), description=clean.get("description"),
+        category=clean.get("category"), implementer=clean.get("implementer"),
+        beneficiaries=clean.get("beneficiaries"), indicators=indicators,
+        budget_account=BudgetAccount(**(clean.get("budget_account") or {})), costs=costs,
+        evaluation=evaluation, body=body, source=source, data=clean,
+    )

@@ -1,0 +1,71 @@
+"""The build as one straight line: load → validate → collect → render → write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .collect import Site, collect
+from .load import find_content, load_source
+from .model import Sheet, SiteConfig
+from .problems import Problem, ProblemsFound, sort_problems
+from .render import Page, render_site
+from .validate import check_duplicates, validate_source
+from .write import check_output_dir, write_site
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """What a build produced and the warnings it passed with."""
+
+    site: Site
+    pages: int
+    warnings: list[Problem]
+
+
+def rel_path(path: Path, root: Path) -> str:
+    """Path as shown in messages: relative to the project when inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def load_and_validate(config: SiteConfig) -> tuple[list[Sheet], list[Problem]]:
+    """Read and check every content file; nothing is written."""
+    files = find_content(config.content_dir)
+    sheets: list[Sheet] = []
+    problems: list[Problem] = []
+    if not files:
+        problems.append(Problem(rel_path(config.content_dir, config.root), 0, "", "内容フォルダ",
+                                "シート（.md ファイル）が1つもありません",
+                                "content/<評価年度>/<id>.md を作るか、python build.py import で取り込んでください。"))
+    for path in files:
+        src, file_problems = load_source(path, rel_path(path, config.root))
+        problems += file_problems
+        if src is None:
+            continue
+        sheet, sheet_problems = validate_source(src, config)
+        problems += sheet_problems
+        if sheet is not None:
+            sheets.append(sheet)
+    problems += check_duplicates(sheets)
+    return sheets, sort_problems(problems)
+
+
+def check(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet], list[Problem]]:
+    """Validate everything; raise ProblemsFound on errors (or on warnings when strict)."""
+    sheets, problems = load_and_validate(config)
+    if any(p.is_error or strict for p in problems):
+        raise ProblemsFound(problems)
+    return sheets, problems
+
+
+def run(config: SiteConfig, *, strict: bool = False) -> BuildResult:
+    """Build the site; the previous output stays untouched unless every stage succeeds."""
+    sheets, warnings = check(config, strict=strict)
+    check_output_dir(config.output_dir, config.root, config.content_dir)
+    site = collect(sheets, config)
+    pages: list[Page] = render_site(site, config.root / "templates")
+    count = write_site(pages, config.root / "assets", config.output_dir)
+    return BuildResult(site, count, warnings)

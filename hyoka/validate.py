@@ -1,0 +1,375 @@
+"""Check front matter against the schema: clean values, or every problem at once."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from .era import fiscal_year_label, parse_wareki_year, wareki
+from .load import MarkedDict, MarkedList
+from .problems import Problem
+from .schema import CHECK_LEVELS, INDICATOR_KINDS, SLUG_PATTERN, YEAR_MAX, YEAR_MIN, Field
+
+_SLUG_RE = re.compile(SLUG_PATTERN)
+_NUMBERISH = re.compile(r"^[\s\d０-９,，.．▲△\-−ー+]+$")
+
+BUILTIN_CHOICES: dict[str, Sequence[str]] = {
+    "indicator_kind": tuple(INDICATOR_KINDS),
+    "_check_level": CHECK_LEVELS,
+}
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "真偽値"
+    if isinstance(value, (int, float)):
+        return "数値"
+    if isinstance(value, str):
+        return "文字列"
+    if isinstance(value, list):
+        return "リスト"
+    if isinstance(value, dict):
+        return "辞書（キー: 値）"
+    if isinstance(value, date):
+        return "日付"
+    return type(value).__name__
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        short = value if len(value) <= 40 else value[:40] + "…"
+        return f"\"{short}\""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+class Checker:
+    """Walks one document against a Field declaration, collecting problems."""
+
+    def __init__(self, rel: str, first_line: int, choices: Callable[[str], Sequence[str] | None],
+                 year_range: tuple[int, int] | None = None) -> None:
+        self.rel = rel
+        self.first_line = first_line
+        self.choices = choices
+        self.year_range = year_range
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, key: str, label: str, message: str, hint: str | None = None,
+                severity: str = "error") -> None:
+        """Record one problem at a 0-based front-matter line."""
+        self.problems.append(Problem(self.rel, self.first_line + line, key, label, message, hint,
+                                     severity))  # type: ignore[arg-type]
+
+    # -- containers --------------------------------------------------------------------------
+
+    def object(self, f: Field, value: Any, path: str, label: str, line: int) -> dict[str, Any] | None:
+        """A mapping with the declared keys; unknown keys get a did-you-mean hint."""
+        if not isinstance(value, dict):
+            self.wrong_type(f, value, path, label, line, "辞書（キー: 値 の並び）")
+            return None
+        known = {sub.key for sub in f.fields}
+        out: dict[str, Any] = {}
+        for key in value:
+            if key not in known:
+                self.unknown_key(value, key, known, path, label)
+        for sub in f.fields:
+            sub_path = f"{path}.{sub.key}" if path else sub.key
+            # Under an indicator the year table's own name adds nothing: 成果指標「x」・令和6年度・実績.
+            sub_label = (label if label and sub.kind == "year_map"
+                         else f"{label}・{sub.label}" if label else sub.label)
+            sub_line = value.line_of(sub.key) if isinstance(value, MarkedDict) else line
+            out[sub.key] = self.value(sub, value.get(sub.key), sub_path, sub_label, sub_line,
+                                      present=sub.key in value)
+        return out
+
+    def unknown_key(self, value: dict, key: Any, known: set[str], path: str, label: str) -> None:
+        """Report a key the schema does not declare, suggesting the closest one."""
+        line = value.line_of(key) if isinstance(value, MarkedDict) else 0
+        key_path = f"{path}.{key}" if path else str(key)
+        close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+        hint = (f"「{close[0]}」の書き間違いではありませんか？" if close
+                else f"使えるキー: {', '.join(sorted(known))}")
+        self.problem(line, key_path, label or "項目", f"知らないキーです: {key}", hint)
+
+    def year_map(self, f: Field, value: Any, path: str, label: str, line: int) -> dict[int, Any] | None:
+        """A mapping from fiscal year (西暦 integer) to an object."""
+        if not isinstance(value, dict):
+            self.wrong_type(f, value, path, label, line, "年度をキーにした辞書（例: 2024: {...}）")
+            return None
+        out: dict[int, Any] = {}
+        for key, sub_value in value.items():
+            key_line = value.line_of(key) if isinstance(value, MarkedDict) else line
+            year = self.year_key(key, f"{path}.{key}", label, key_line)
+            if year is None:
+                continue
+            if year in out:
+                self.problem(key_line, f"{path}.{year}", label, f"{year}年度が2回書かれています")
+                continue
+            item = Field(str(year), wareki(year), "object", f.help, fields=f.fields)
+            out[year] = self.object(item, sub_value, f"{path}.{year}", f"{label}・{wareki(year)}",
+                                    key_line)
+        return dict(sorted(out.items()))
+
+    def year_key(self, key: Any, path: str, label: str, line: int) -> int | None:
+        """A year key must be a 西暦 integer inside the sheet's range."""
+        if isinstance(key, bool) or not isinstance(key, int):
+            year = parse_wareki_year(key) if isinstance(key, str) else None
+            hint = (f"西暦の整数で書いてください（{key} → {year}）。" if year
+                    else "年度は西暦の整数で書いてください（例: 2024）。")
+            self.problem(line, path, label, f"年度が西暦の整数ではありません: {_show(key)}", hint)
+            return None
+        if self.year_range and not (self.year_range[0] <= key <= self.year_range[1]):
+            lo, hi = self.year_range
+            self.problem(line, path, label, f"年度 {key} がこのシートの範囲外です",
+                         f"評価年度に対して {fiscal_year_label(lo)}〜{fiscal_year_label(hi)} の範囲で書いてください"
+                         "（範囲は site_config.yaml の fiscal_year_range）。")
+            return None
+        if not (YEAR_MIN <= key <= YEAR_MAX):
+            self.problem(line, path, label, f"年度 {key} は西暦の年度として正しくありません")
+            return None
+        return key
+
+    def list(self, f: Field, value: Any, path: str, label: str, line: int) -> list[Any] | None:
+        """A list of objects or of scalars."""
+        if not isinstance(value, list):
+            self.wrong_type(f, value, path, label, line, "リスト")
+            return None
+        out = []
+        for i, item in enumerate(value):
+            item_line = value.line_of(i) if isinstance(value, MarkedList) else line
+            item_path = f"{path}[{i}]"
+            if f.fields:
+                sub = Field(f.key, f.label, "object", f.help, fields=f.fields)
+                out.append(self.object(sub, item, item_path, self.item_label(f, item, i), item_line))
+            elif f.item is not None:
+                out.append(self.value(f.item, item, item_path, f"{label}", item_line, present=True))
+        return out
+
+    def item_label(self, f: Field, item: Any, index: int) -> str:
+        """「成果指標「利用者数」」 for an indicator with a kind and name; else 「指標2」."""
+        if isinstance(item, dict):
+            kind, name = item.get("kind"), item.get("name")
+            if isinstance(kind, str) and kind in INDICATOR_KINDS and isinstance(name, str) and name:
+                return f"{INDICATOR_KINDS[kind]}「{name}」"
+        return f"{f.label}{index + 1}"
+
+    # -- scalars -------------------------------------------------------------------------------
+
+    def value(self, f: Field, value: Any, path: str, label: str, line: int, *, present: bool) -> Any:
+        """Dispatch on the field kind; None (absent or null) is allowed unless required."""
+        if value is None or (isinstance(value, str) and not value.strip() and f.kind != "text"):
+            if f.required:
+                where = "がありません" if not present else "が空です"
+                self.problem(line, path, label, f"必須の項目{where}", f.help)
+                return None
+            if f.kind == "bool":
+                return f.default
+            return None
+        handler = {
+            "object": self.object, "year_map": self.year_map, "list": self.list,
+        }.get(f.kind)
+        if handler is not None:
+            return handler(f, value, path, label, line)
+        if f.kind == "map":
+            if not isinstance(value, dict):
+                self.wrong_type(f, value, path, label, line, "辞書（キー: 値 の並び）")
+                return None
+            return value
+        if f.kind in ("str", "text", "slug", "choice"):
+            return self.string(f, value, path, label, line)
+        if f.kind in ("int", "number", "year"):
+            return self.number(f, value, path, label, line)
+        if f.kind == "bool":
+            if not isinstance(value, bool):
+                self.wrong_type(f, value, path, label, line, "true または false")
+                return None
+            return value
+        raise AssertionError(f"unknown field kind {f.kind}")  # pragma: no cover
+
+    def string(self, f: Field, value: Any, path: str, label: str, line: int) -> str | None:
+        """Text values; slugs and choices are checked against their rules."""
+        if not isinstance(value, str):
+            hint = None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                hint = f"文字列として書くには \"{value}\" のように引用符で囲んでください。"
+            elif isinstance(value, bool):
+                hint = "yes/no/on/off は真偽値になります。文字列なら引用符で囲んでください。"
+            self.problem(line, path, label, f"文字列ではありません（{_type_name(value)}）: {_show(value)}", hint)
+            return None
+        if f.max_length and len(value) > f.max_length:
+            self.problem(line, path, label,
+                         f"長すぎます（{len(value)}文字。上限は{f.max_length}文字）")
+            return None
+        if f.kind == "slug" and not _SLUG_RE.match(value):
+            self.problem(line, path, label, f"id に使えない文字があります: {_show(value)}",
+                         "半角英小文字・数字・ハイフンで書いてください（例: smartphone-subsidy）。")
+            return None
+        if f.kind == "choice" and f.choices:
+            allowed = self.choices(f.choices)
+            if allowed is not None and value not in allowed:
+                close = difflib.get_close_matches(value, list(allowed), n=1, cutoff=0.5)
+                hint = f"選べる値: {'、'.join(allowed)}"
+                if close:
+                    hint = f"「{close[0]}」ではありませんか？ " + hint
+                self.problem(line, path, label, f"選択肢にない値です: {_show(value)}", hint)
+                return None
+        return value
+
+    def number(self, f: Field, value: Any, path: str, label: str, line: int) -> int | float | None:
+        """Integers, numbers and years, within their declared bounds."""
+        want_int = f.kind in ("int", "year")
+        ok = isinstance(value, int) if want_int else isinstance(value, (int, float))
+        if isinstance(value, bool) or not ok:
+            self.not_a_number(f, value, path, label, line, want_int)
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.problem(line, path, label, f"有限の数値ではありません: {_show(value)}",
+                         "空欄にするときは null と書いてください。")
+            return None
+        if f.kind == "year" and not (YEAR_MIN <= value <= YEAR_MAX):
+            self.problem(line, path, label, f"西暦の年度として正しくありません: {value}",
+                         "西暦の4桁で書いてください（例: 2025）。")
+            return None
+        if f.minimum is not None and value < f.minimum:
+            what = "負の値は書けません" if f.minimum == 0 else f"{_fmt(f.minimum)}以上で書いてください"
+            self.problem(line, path, label, f"{what}: {_show(value)}")
+            return None
+        if f.maximum is not None and value > f.maximum:
+            self.problem(line, path, label, f"{_fmt(f.maximum)}以下で書いてください: {_show(value)}",
+                         f"{_fmt(f.minimum)}〜{_fmt(f.maximum)} の範囲です。" if f.minimum is not None else None)
+            return None
+        return value
+
+    def not_a_number(self, f: Field, value: Any, path: str, label: str, line: int, want_int: bool) -> None:
+        """Explain why a value is not a number, with the fix where one can be guessed."""
+        what = "整数" if want_int else "数値"
+        hint = None
+        if isinstance(value, str):
+            norm = unicodedata.normalize("NFKC", value).replace(",", "").strip()
+            year = parse_wareki_year(value) if f.kind == "year" else None
+            if year:
+                hint = f"西暦の整数で書いてください（{value} → {year}）。"
+            elif _NUMBERISH.match(value):
+                hint = (f"数値は引用符・カンマ・全角数字なしで書きます（例: {norm}）。"
+                        if re.fullmatch(r"-?\d+(\.\d+)?", norm) else
+                        "数値は引用符・カンマ・全角数字なしで、負の値は - で書きます。")
+            else:
+                hint = "数値だけを書いてください（単位は unit に書きます）。空欄は null です。"
+        elif isinstance(value, float) and want_int:
+            hint = "小数点のない整数で書いてください。"
+        self.problem(line, path, label, f"{what}ではありません: {_show(value)}", hint)
+
+    def wrong_type(self, f: Field, value: Any, path: str, label: str, line: int, expected: str) -> None:
+        """A value of the wrong YAML type."""
+        self.problem(line, path, label, f"{expected}で書いてください（{_type_name(value)}が書かれています）",
+                     f.help)
+
+
+def _fmt(n: float | None) -> str:
+    if n is None:
+        return ""
+    return str(int(n)) if float(n).is_integer() else str(n)
+
+
+# -- sheets ------------------------------------------------------------------------------------
+
+def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
+    """Validate one SourceFile into a Sheet (None when it has errors) and its problems."""
+    from .model import SourceRef, build_sheet
+    from .schema import SHEET
+
+    data = src.data
+    eval_year = data.get("evaluation_year")
+    year_range = None
+    if isinstance(eval_year, int) and not isinstance(eval_year, bool) and YEAR_MIN <= eval_year <= YEAR_MAX:
+        year_range = (eval_year - config.fiscal_year_before, eval_year + config.fiscal_year_after)
+    checker = Checker(src.rel, src.fm_first_line,
+                      lambda name: BUILTIN_CHOICES.get(name) or config.choice_list(name), year_range)
+    clean = checker.object(SHEET, data, "", "", 0)
+    line_of = data.line_of
+    if clean is not None:
+        _check_sheet(checker, clean, data, src, config)
+    problems = checker.problems
+    if clean is None or any(p.is_error for p in problems):
+        return None, problems
+    sheet = build_sheet(clean, SourceRef(src.rel, src.file_line(line_of("id"))), src.body)
+    return sheet, problems
+
+
+def _check_sheet(c: Checker, clean: dict[str, Any], data: MarkedDict, src: Any, config: Any) -> None:
+    """Rules across fields: SDGs unique, years consistent, cost arithmetic, file naming."""
+    sdgs = [g for g in clean.get("sdgs") or [] if g is not None]
+    if len(set(sdgs)) != len(sdgs):
+        c.problem(data.line_of("sdgs"), "sdgs", "SDGs目標", "同じゴール番号が2回以上書かれています")
+    ey, ry = clean.get("evaluation_year"), clean.get("results_year")
+    if ey is not None and ry is not None:
+        if ry > ey:
+            c.problem(data.line_of("results_year"), "results_year", "実績年度",
+                      f"実績年度（{ry}）が評価年度（{ey}）より後です")
+        elif ry != ey - 1:
+            _consistency(c, config, "results_year", data.line_of("results_year"), "results_year", "実績年度",
+                         f"実績年度（{ry}）が評価年度（{ey}）の前年度ではありません")
+    costs = clean.get("costs") or {}
+    cost_lines = data.get("costs") if isinstance(data.get("costs"), MarkedDict) else None
+    unit = config.personnel_unit_cost
+    for year, col in costs.items():
+        if col is None:
+            continue
+        line = cost_lines.line_of(year) if cost_lines is not None else data.line_of("costs")
+        label = f"事業費・{wareki(year)}"
+        total, operating, personnel, staff = (col.get(k) for k in
+                                              ("total", "operating", "personnel", "staff_regular"))
+        if None not in (total, operating, personnel) and abs(total - (operating + personnel)) > 0.5:
+            _consistency(c, config, "total_cost_sum", line, f"costs.{year}.total", f"{label}・総事業費",
+                         f"総事業費 {_n(total)} ≠ 事業経費 {_n(operating)} + 概算人件費 {_n(personnel)}"
+                         f"（= {_n(operating + personnel)}）",
+                         "値を確かめてください（自動では直しません）。")
+        if None not in (personnel, staff) and abs(personnel - staff * unit) > 0.5:
+            _consistency(c, config, "personnel_cost", line, f"costs.{year}.personnel", f"{label}・概算人件費",
+                         f"概算人件費 {_n(personnel)} ≠ 従事常勤職員数 {staff} × 単価 {_n(unit)}"
+                         f"（= {_n(round(staff * unit, 2))}）",
+                         "人件費単価は site_config.yaml の personnel_unit_cost です。")
+    stem = src.path.stem
+    if clean.get("id") and stem != clean["id"]:
+        c.problem(data.line_of("id"), "id", "事業ID",
+                  f"ファイル名（{stem}.md）と id（{clean['id']}）が違います",
+                  f"ファイル名を {clean['id']}.md にするとわかりやすくなります。", "warning")
+    folder = src.path.parent.name
+    if ey is not None and folder.isdigit() and len(folder) == 4 and int(folder) != ey:
+        c.problem(data.line_of("evaluation_year"), "evaluation_year", "評価年度",
+                  f"フォルダ（{folder}）と評価年度（{ey}）が違います",
+                  f"content/{ey}/ に置いてください。", "warning")
+
+
+def _consistency(c: Checker, config: Any, check: str, line: int, key: str, label: str, message: str,
+                 hint: str | None = None) -> None:
+    level = config.checks.get(check, "warning")
+    if level != "off":
+        c.problem(line, key, label, message, hint, level)
+
+
+def _n(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) or not float(value).is_integer() else f"{int(value):,}"
+
+
+def check_duplicates(sheets: list[Any]) -> list[Problem]:
+    """Two sheets with the same id in the same evaluation year would share one URL."""
+    seen: dict[tuple[str, int], Any] = {}
+    problems = []
+    for sheet in sorted(sheets, key=lambda s: s.source.path):
+        key = (sheet.id, sheet.evaluation_year)
+        if key in seen:
+            first = seen[key]
+            problems.append(Problem(sheet.source.path, sheet.source.line, "id", "事業ID",
+                                    f"id「{sheet.id}」は{wareki(sheet.evaluation_year)}の"
+                                    f" {first.source.path} でも使われています",
+                                    "同じ年度に同じ id は使えません。別の id にしてください。"))
+        else:
+            seen[key] = sheet
+    return problems
