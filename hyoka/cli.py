@@ -19,23 +19,34 @@ def _parser() -> argparse.ArgumentParser:
         prog="python build.py",
         description="hyoka: 事務事業評価シートから公開用のウェブサイトを作ります。",
     )
-    p.add_argument("--config", type=Path, help="設定ファイル（既定: site_config.yaml）")
-    p.add_argument("--debug", action="store_true", help="予期しない失敗のときに詳細（traceback）を表示")
-    p.add_argument("-q", "--quiet", action="store_true", help="問題以外は表示しない")
+    _common(p, None)
+    p.set_defaults(out=None, strict=False)  # `python build.py` alone means `build`
+    # The same options after the command name too (`python build.py check -q`).
+    common = argparse.ArgumentParser(add_help=False)
+    _common(common, argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    b = sub.add_parser("build", help="サイトを作る（既定）")
+    b = sub.add_parser("build", help="サイトを作る（既定）", parents=[common])
     b.add_argument("--strict", action="store_true", help="警告もエラーとして扱う")
     b.add_argument("--out", type=Path, help="出力フォルダ（既定: site_config.yaml の output_dir）")
-    c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない")
+    c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない", parents=[common])
     c.add_argument("--strict", action="store_true", help="警告もエラーとして扱う（終了コード 1）")
-    i = sub.add_parser("import", help="評価シートの抽出テキストをシートのファイルに変換")
+    i = sub.add_parser("import", help="評価シートの抽出テキストをシートのファイルに変換", parents=[common])
     i.add_argument("file", type=Path, help="抽出テキスト（例: ../shared/seeds/*.txt）")
     i.add_argument("--out", type=Path, required=True, help="書き出すフォルダ（例: content/2025/）")
     i.add_argument("--ids", type=Path, help="事務事業名 → id の対応表（YAML）")
     i.add_argument("--overwrite", action="store_true", help="同じ名前のファイルがあれば上書きする")
-    s = sub.add_parser("schema", help="エディタ用の JSON Schema（schema/sheet.schema.json）を書き出す")
+    s = sub.add_parser("schema", help="エディタ用の JSON Schema（schema/sheet.schema.json）を書き出す",
+                       parents=[common])
     s.add_argument("--out", type=Path, help="出力先（既定: schema/sheet.schema.json）")
     return p
+
+
+def _common(p: argparse.ArgumentParser, default: object) -> None:
+    """Options every command takes; `default` SUPPRESS keeps a subcommand from resetting them."""
+    kw = {"default": default} if default is not None else {}
+    p.add_argument("--config", type=Path, help="設定ファイル（既定: site_config.yaml）", **kw)
+    p.add_argument("--debug", action="store_true", help="予期しない失敗のときに詳細（traceback）を表示", **kw)
+    p.add_argument("-q", "--quiet", action="store_true", help="問題以外は表示しない", **kw)
 
 
 def _print_problems(problems: list[Problem], strict: bool = False) -> None:
@@ -115,9 +126,14 @@ def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-un
         text = args.file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise BuildError(f"{args.file} を読めません: {exc}") from None
-    ids = importer.ids_from_content(config.content_dir)
+    ids: dict[str, str] = {}
     if args.ids:
-        ids.update(importer.load_id_map(args.ids))
+        try:
+            ids.update(importer.load_id_map(args.ids))
+        except ValueError as exc:
+            raise BuildError(str(exc)) from None
+    # Ids already in content win: a program keeps its id (its URL) from year to year.
+    ids.update(importer.ids_from_content(config.content_dir))
     result = importer.import_text(text, source_name=str(args.file), choices=config.choices,
                                   id_for=lambda title: ids.get(title) or importer.default_id(title))
     for w in result.warnings:

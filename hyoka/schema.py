@@ -96,7 +96,7 @@ SHEET = Field("sheet", "事務事業評価シート", "object", "1つの事務�
         Field("basic", "基本", "str", "総合計画の基本施策（例: 2.広域連携、行財政運営）。", max_length=200),
         Field("field", "分野", "str", "総合計画の分野（例: 2.情報化）。", max_length=200),
     )),
-    Field("sdgs", "SDGs目標", "list", "関連する SDGs のゴール番号（1〜17）の並び。例: [9, 11]",
+    Field("sdgs", "SDGs目標", "list", "関連する SDGs のゴール番号（1〜17）の並び（例: [9, 11]）。",
           item=Field("goal", "ゴール番号", "int", "SDGs のゴール番号。", minimum=1, maximum=17)),
     Field("purpose", "目的", "text", "事業の目的。", max_length=TEXT_MAX),
     Field("description", "内容", "text", "事業の内容。", max_length=TEXT_MAX),

@@ -1,0 +1,129 @@
+"""The whole pipeline: a build writes the site; a failed build leaves the previous output as it was."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hyoka.cli import main
+from hyoka.pipeline import run
+from hyoka.problems import BuildError, ProblemsFound
+
+from .conftest import FIXTURES
+
+GOOD = (FIXTURES / "invalid" / "consistency-warnings.md").read_text(encoding="utf-8").replace(
+    "id: consistency-warnings ", "id: good-sheet ").replace("total: 2381,", "total: 2281,")
+BAD = (FIXTURES / "invalid" / "cost-string-comma.md").read_text(encoding="utf-8")
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """Every file under `folder` with the hash of its bytes."""
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def leftovers(config) -> list[Path]:
+    """Temporary build or swap folders left beside the output."""
+    return sorted(config.output_dir.parent.glob(f".{config.output_dir.name}.*"))
+
+
+def test_build_writes_pages(project) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    result = run(config)
+    out = config.output_dir
+    assert result.warnings == []
+    page = (out / "sheets/good-sheet/2025/index.html").read_text(encoding="utf-8")
+    assert '<html lang="ja">' in page
+    assert "令和6年度（2024年度）" in page
+    assert (out / "index.html").is_file() and (out / "404.html").is_file()
+    assert (out / "assets/css/site.css").is_file()
+    assert leftovers(config) == []
+
+
+def test_failed_build_leaves_previous_output_untouched(project) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    run(config)
+    before = tree_digest(config.output_dir)
+    sheet = config.content_dir / "2025" / "good-sheet.md"
+    sheet.write_text(GOOD.replace("title: スマートフォン", "title: 変更後"), encoding="utf-8")
+    (config.content_dir / "2025" / "cost-string-comma.md").write_text(BAD, encoding="utf-8")
+    with pytest.raises(ProblemsFound) as exc:
+        run(config)
+    assert [p.key for p in exc.value.problems] == ["costs.2024.total"]
+    assert tree_digest(config.output_dir) == before
+    assert leftovers(config) == []
+
+
+def test_write_failure_leaves_previous_output(project, monkeypatch) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    run(config)
+    before = tree_digest(config.output_dir)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("hyoka.write.Path.write_text", disk_full)
+    with pytest.raises(BuildError) as exc:
+        run(config)
+    assert "ディスクの空きがありません" in exc.value.message
+    assert tree_digest(config.output_dir) == before
+    assert leftovers(config) == []
+
+
+def test_strict_makes_warnings_fail(project) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD.replace("total: 2281,", "total: 2381,")})
+    assert len(run(config).warnings) == 1
+    with pytest.raises(ProblemsFound):
+        run(config, strict=True)
+
+
+def test_output_dir_cannot_be_project(project) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    with pytest.raises(BuildError):
+        run(replace(config, output_dir=config.root))
+
+
+def test_raw_html_in_body_is_escaped(project) -> None:
+    body = GOOD + "\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n"
+    config = project({"content/2025/good-sheet.md": body})
+    run(config)
+    page = (config.output_dir / "sheets/good-sheet/2025/index.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert 'href="javascript:' not in page
+
+
+def test_cli_exit_codes_and_messages(project, capsys, monkeypatch) -> None:
+    config = project({"content/2025/cost-string-comma.md": BAD})
+    monkeypatch.setattr("hyoka.cli.ROOT", config.root)
+    assert main(["build"]) == 1
+    err = capsys.readouterr().err
+    assert ('content/2025/cost-string-comma.md:28: costs.2024.total（事業費・令和6年度・総事業費）: '
+            '数値ではありません: "2,281"') in err
+    assert "エラー 1件。サイトは書き出していません" in err
+    assert "Traceback" not in err
+    assert not config.output_dir.exists()
+    (config.content_dir / "2025" / "cost-string-comma.md").unlink()
+    (config.content_dir / "2025" / "good-sheet.md").write_text(GOOD, encoding="utf-8")
+    assert main(["check", "-q"]) == 0
+    assert main(["-q", "build"]) == 0
+    assert (config.output_dir / "index.html").is_file()
+
+
+def test_cli_broken_config(project, capsys, monkeypatch) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    (config.root / "site_config.yaml").write_text("city: [\n", encoding="utf-8")
+    monkeypatch.setattr("hyoka.cli.ROOT", config.root)
+    assert main(["build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("site_config.yaml:2: YAML の書き方に誤りがあります")
+    assert "Traceback" not in err
+
+
+def test_cli_default_command_is_build(project, monkeypatch) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    monkeypatch.setattr("hyoka.cli.ROOT", config.root)
+    assert main([]) == 0
+    assert (config.output_dir / "sheets/good-sheet/2025/index.html").is_file()
