@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--out", type=Path, required=True, help="書き出すフォルダ（例: content/2025/）")
     i.add_argument("--ids", type=Path, help="事務事業名 → id の対応表（YAML）")
     i.add_argument("--overwrite", action="store_true", help="同じ名前のファイルがあれば上書きする")
-    s = sub.add_parser("schema", help="エディタ用の JSON Schema（schema/sheet.schema.json）を書き出す",
+    s = sub.add_parser("schema", help="エディタ用の JSON Schema と項目一覧（docs/fields.md）を書き出す",
                        parents=[common])
     s.add_argument("--out", type=Path, help="出力先（既定: schema/sheet.schema.json）")
     return p
@@ -109,9 +109,10 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
     if command == "import":
         return _import(config, args, say)
     if command == "schema":
+        from .docs import write_fields
         from .jsonschema import write_schema
-        path = write_schema(config, args.out)
-        say(f"{pipeline.rel_path(path, config.root)} を書き出しました。")
+        for path in (write_schema(config, args.out), write_fields(config)):
+            say(f"{pipeline.rel_path(path, config.root)} を書き出しました。")
         return 0
     raise AssertionError(command)  # pragma: no cover
 

@@ -34,6 +34,11 @@ def test_committed_json_schema_is_current(config) -> None:
     assert committed == schema_text(config), "run: python build.py schema"
 
 
+def test_committed_field_reference_is_current(config) -> None:
+    from hyoka.docs import FIELDS_PATH, fields_markdown
+    assert (ROOT / FIELDS_PATH).read_text(encoding="utf-8") == fields_markdown(config), "run: python build.py schema"
+
+
 def test_json_schema_is_valid_and_accepts_committed_content(config) -> None:
     schema = sheet_schema(config)
     jsonschema.Draft7Validator.check_schema(schema)
