@@ -23,10 +23,12 @@ import yaml
 
 from .dump import dump_sheet
 from .era import parse_wareki_year
+from .load import find_content, load_source
+from .schema import BODY_SECTIONS, SLUG_PATTERN
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+SLUG_RE = re.compile(SLUG_PATTERN)
 
 _SHEET_RE = re.compile(
     r"^(?:#{1,6}\s*)?(?P<eval>\S+?年度)\s*事務事業評価シート\s*\(\s*(?P<res>\S+?年度)\s*実績\s*\)\s*$"
@@ -61,7 +63,6 @@ _EVAL_LABELS = {
 }
 # Group labels of the evaluation table (merged cells at the row start), not data.
 _EVAL_GROUPS = frozenset({"個別評価", "総合評価", "必要性", "有効性", "効率性"})
-BODY_SECTIONS: tuple[str, ...] = ("現状の課題", "今後の取組み")
 _DEFAULT_COST_KINDS = ("決算", "予算", "予定")
 
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$")
@@ -142,16 +143,14 @@ def load_id_map(path: Path) -> dict[str, str]:
 def ids_from_content(content_dir: Path) -> dict[str, str]:
     """title → id from existing content files, so a program keeps its id across years."""
     found: dict[str, tuple[int, str]] = {}
-    for path in sorted(content_dir.glob("**/*.md")):
-        if any(part.startswith((".", "_")) for part in path.relative_to(content_dir).parts):
-            continue  # hidden and draft folders are not content, as in load.find_content
-        front = _front_matter(path)
-        if front is None:
+    for path in find_content(content_dir):
+        src, _problems = load_source(path, path.name)
+        if src is None:
             continue  # unreadable files are `check`'s business, not the importer's
-        title, id_ = front.get("title"), front.get("id")
+        title, id_ = src.data.get("title"), src.data.get("id")
         if not isinstance(title, str) or not isinstance(id_, str):
             continue
-        year = front.get("evaluation_year")
+        year = src.data.get("evaluation_year")
         year = year if isinstance(year, int) else 0
         # When a title was given different ids, the newest evaluation year wins.
         if title not in found or year >= found[title][0]:
@@ -169,24 +168,6 @@ def make_id_for(*maps: Mapping[str, str]) -> Callable[[str], str]:
         return default_id(title)
 
     return id_for
-
-
-def _front_matter(path: Path) -> dict[str, Any] | None:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError):
-        return None
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != "---":
-        return None
-    end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
-    if end is None:
-        return None
-    try:
-        data = yaml.load("\n".join(lines[1:end]), Loader=_Loader)
-    except yaml.YAMLError:
-        return None
-    return data if isinstance(data, dict) else None
 
 
 # ---------------------------------------------------------------------------------------------

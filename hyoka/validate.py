@@ -12,8 +12,9 @@ from typing import Any
 
 from .era import fiscal_year_label, parse_wareki_year, wareki
 from .load import MarkedDict, MarkedList
+from .model import SourceRef, build_sheet
 from .problems import Problem
-from .schema import CHECK_LEVELS, INDICATOR_KINDS, SLUG_PATTERN, YEAR_MAX, YEAR_MIN, Field
+from .schema import CHECK_LEVELS, INDICATOR_KINDS, SHEET, SLUG_PATTERN, YEAR_MAX, YEAR_MIN, Field
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
 _NUMBERISH = re.compile(r"^[\s\d０-９,，.．▲△\-−ー+]+$")
@@ -281,9 +282,6 @@ def _fmt(n: float | None) -> str:
 
 def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
     """Validate one SourceFile into a Sheet (None when it has errors) and its problems."""
-    from .model import SourceRef, build_sheet
-    from .schema import SHEET
-
     data = src.data
     eval_year = data.get("evaluation_year")
     year_range = None
