@@ -1,11 +1,69 @@
-"""Group validated sheets into the Site the templates read."""
+"""Group validated sheets into the Site the templates read: indexes by 課, 総合計画, SDGs, 方針, 年度."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from .model import Sheet, SiteConfig
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\?#%\"<>|*:\[\]{}^`']+")
+
+
+def slug_segment(name: str) -> str:
+    """A URL path segment for a Japanese name: kept readable, only URL-hostile characters removed."""
+    text = unicodedata.normalize("NFC", name).strip()
+    text = _UNSAFE.sub("", re.sub(r"\s+", "-", text)).strip(".-")
+    return text or "-"
+
+
+@dataclass(frozen=True)
+class Group:
+    """A named set of sheets with its URL, possibly with sub-groups (部局 → 課, 目標 → 基本 → 分野)."""
+
+    name: str
+    url: str  # site-relative, ending in "/" ("" for groups without a page of their own)
+    sheets: tuple[Sheet, ...]
+    children: tuple[Group, ...] = ()
+    number: int | None = None  # SDGs goal number
+
+    @property
+    def count(self) -> int:
+        """Sheets in this group (all evaluation years)."""
+        return len(self.sheets)
+
+    def years(self) -> list[tuple[int, tuple[Sheet, ...]]]:
+        """(evaluation year, sheets), newest year first."""
+        by: dict[int, list[Sheet]] = defaultdict(list)
+        for s in self.sheets:
+            by[s.evaluation_year].append(s)
+        return [(y, tuple(by[y])) for y in sorted(by, reverse=True)]
+
+
+@dataclass(frozen=True)
+class Program:
+    """One program id across evaluation years (oldest first)."""
+
+    id: str
+    sheets: tuple[Sheet, ...]
+
+    @property
+    def latest(self) -> Sheet:
+        """The newest evaluation of the program."""
+        return self.sheets[-1]
+
+    @property
+    def url(self) -> str:
+        """Site-relative URL of the program page."""
+        return f"sheets/{self.id}/"
+
+    def previous(self, sheet: Sheet) -> Sheet | None:
+        """The evaluation just before `sheet`, if any."""
+        earlier = [s for s in self.sheets if s.evaluation_year < sheet.evaluation_year]
+        return earlier[-1] if earlier else None
 
 
 @dataclass(frozen=True)
@@ -13,25 +71,174 @@ class Site:
     """All sheets with the indexes the pages need."""
 
     config: SiteConfig
-    sheets: tuple[Sheet, ...]  # newest evaluation year first, then 課, then title
+    sheets: tuple[Sheet, ...]  # newest evaluation year first, then 部局・課・係, then title
     years: tuple[int, ...]  # evaluation years, newest first
+    by_year: tuple[Group, ...]
+    divisions: tuple[Group, ...]  # 部局 → 課 (→ sheets of all years)
+    plan: tuple[Group, ...]  # 目標 → 基本 → 分野
+    sdgs: tuple[Group, ...]  # goals 1–17 that have sheets
+    directions: tuple[Group, ...]  # 事業の方針, in the order of the city's choice list
+    programs: dict[str, Program] = field(repr=False)
+    _division_of: dict[tuple[str, int], Group] = field(repr=False, default_factory=dict)
+
+    @property
+    def latest_year(self) -> int:
+        """The newest evaluation year."""
+        return self.years[0]
 
     def sheets_in(self, year: int) -> tuple[Sheet, ...]:
         """Sheets of one evaluation year."""
         return tuple(s for s in self.sheets if s.evaluation_year == year)
 
-    def by_division(self, year: int) -> list[tuple[str, tuple[Sheet, ...]]]:
-        """(部局 課, sheets) for one evaluation year, in a stable order."""
-        groups: dict[str, list[Sheet]] = defaultdict(list)
-        for s in self.sheets_in(year):
-            groups[f"{s.organization.bureau} {s.organization.division}"].append(s)
-        return [(k, tuple(v)) for k, v in sorted(groups.items())]
+    def program(self, sheet: Sheet) -> Program:
+        """The program a sheet belongs to."""
+        return self.programs[sheet.id]
+
+    def division_of(self, sheet: Sheet) -> Group:
+        """The 課 page a sheet is listed on."""
+        return self._division_of[(sheet.id, sheet.evaluation_year)]
+
+
+def _ordered(sheets: Iterable[Sheet]) -> tuple[Sheet, ...]:
+    return tuple(sorted(sheets, key=lambda s: (-s.evaluation_year, s.organization.bureau,
+                                               s.organization.division, s.organization.section or "",
+                                               s.title, s.id)))
+
+
+def _group_by(sheets: tuple[Sheet, ...], key: Callable[[Sheet], str | None], prefix: str,
+              order: Callable[[str], object] = lambda k: k,
+              children: Callable[[str, tuple[Sheet, ...]], tuple[Group, ...]] | None = None,
+              slug: Callable[[str], str] = slug_segment) -> tuple[Group, ...]:
+    buckets: dict[str, list[Sheet]] = defaultdict(list)
+    spellings: dict[str, list[str]] = defaultdict(list)
+    for s in sheets:
+        name = key(s)
+        if name:
+            k = group_key(name)
+            buckets[k].append(s)
+            spellings[k].append(name)
+    groups = []
+    used: set[str] = set()
+    for k in sorted(buckets, key=lambda k: order(_display(spellings[k]))):
+        members = tuple(buckets[k])
+        name = _display(spellings[k])
+        segment = slug(k)
+        if segment in used:  # two names, one number: keep both pages apart
+            segment = f"{segment}-{slug_segment(k)}"
+        used.add(segment)
+        url = f"{prefix}{segment}/"
+        groups.append(Group(name, url, members, children(url, members) if children else ()))
+    return tuple(groups)
+
+
+def _plan_slug(key: str) -> str:
+    """「2.情報化」 → 「2」: the 総合計画 numbers its levels; names only where it does not."""
+    m = re.match(r"^(\d+)[.．]", key)
+    return m.group(1) if m else slug_segment(key)
+
+
+def group_key(name: str) -> str:
+    """Names that differ only in width or spacing (「6. 市民協働」「6.市民協働」) are one group."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
+
+
+def _display(spellings: list[str]) -> str:
+    """The spelling most sheets use (ties: the first in sort order)."""
+    return min(set(spellings), key=lambda s: (-spellings.count(s), s))
+
+
+def _natural(text: str) -> tuple:
+    """Order 「2.情報化」 before 「10.…」: numbers by value, as the 総合計画 numbers them."""
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", unicodedata.normalize("NFKC", text)))
 
 
 def collect(sheets: list[Sheet], config: SiteConfig) -> Site:
-    """Sort sheets and derive the indexes."""
-    ordered = sorted(sheets, key=lambda s: (-s.evaluation_year, s.organization.bureau,
-                                            s.organization.division, s.organization.section or "",
-                                            s.title, s.id))
+    """Sort sheets and derive every index."""
+    ordered = _ordered(sheets)
     years = tuple(sorted({s.evaluation_year for s in sheets}, reverse=True))
-    return Site(config=config, sheets=tuple(ordered), years=years)
+    by_year = tuple(Group(f"{y}", f"years/{y}/", tuple(s for s in ordered if s.evaluation_year == y))
+                    for y in years)
+
+    divisions = _group_by(
+        ordered, lambda s: s.organization.bureau, "divisions/",
+        children=lambda url, members: _group_by(members, lambda s: s.organization.division, url))
+    # Leave the bureau level without a page of its own: its 課 pages hold the lists.
+    divisions = tuple(Group(g.name, "", g.sheets, g.children) for g in divisions)
+
+    plan = _group_by(
+        ordered, lambda s: s.plan.goal, "plan/", order=_natural, slug=_plan_slug,
+        children=lambda url, members: _group_by(
+            members, lambda s: s.plan.basic, url, order=_natural, slug=_plan_slug,
+            children=lambda url2, members2: _group_by(members2, lambda s: s.plan.field, url2,
+                                                      order=_natural, slug=_plan_slug)))
+    plan = tuple(Group(g.name, "", g.sheets, tuple(Group(c.name, "", c.sheets, c.children)
+                                                   for c in g.children)) for g in plan)
+
+    sdgs = tuple(
+        Group(f"ゴール{n}", f"sdgs/{n}/", tuple(s for s in ordered if n in s.sdgs), number=n)
+        for n in range(1, 18) if any(n in s.sdgs for s in ordered)
+    )
+
+    listed = list(config.choice_list("evaluation.direction") or ())
+    directions = _group_by(ordered, lambda s: s.direction or "未記入", "directions/",
+                           order=lambda k: (listed.index(k) if k in listed else len(listed), k))
+
+    programs: dict[str, list[Sheet]] = defaultdict(list)
+    for s in sorted(sheets, key=lambda s: s.evaluation_year):
+        programs[s.id].append(s)
+    division_of = {(s.id, s.evaluation_year): d for b in divisions for d in b.children for s in d.sheets}
+    return Site(config=config, sheets=ordered, years=years, by_year=by_year, divisions=divisions,
+                plan=plan, sdgs=sdgs, directions=directions,
+                programs={k: Program(k, tuple(v)) for k, v in sorted(programs.items())},
+                _division_of=division_of)
+
+
+@dataclass(frozen=True)
+class DivisionTotal:
+    """One 課's share of a year: its page, number of programs, total cost and regular staff."""
+
+    label: str
+    group: Group
+    count: int
+    total: float
+    staff: float
+
+
+@dataclass(frozen=True)
+class YearSummary:
+    """The top page's overview of one evaluation year (costs of each sheet's results year)."""
+
+    year: int
+    sheets: tuple[Sheet, ...]
+    results_years: tuple[int, ...]
+    total: float  # 千円, over sheets that state a total
+    staff: float  # FTE, regular + non-regular
+    directions: tuple[tuple[Group, int], ...]
+    divisions: tuple[DivisionTotal, ...]
+
+
+def _sum(values: Iterable[float | None]) -> float:
+    return sum(v for v in values if v is not None)
+
+
+def summarize(site: Site, year: int) -> YearSummary:
+    """Totals for one evaluation year: money, staff, 方針 counts and 課 totals."""
+    sheets = site.sheets_in(year)
+    costs = [c for c in (s.cost(s.results_year) for s in sheets) if c is not None]
+    directions = tuple((g, n) for g in site.directions
+                       if (n := sum(s.evaluation_year == year for s in g.sheets)))
+    divisions = []
+    for bureau in site.divisions:
+        for d in bureau.children:
+            ds = [s for s in d.sheets if s.evaluation_year == year]
+            if ds:
+                cs = [c for c in (s.cost(s.results_year) for s in ds) if c is not None]
+                divisions.append(DivisionTotal(f"{bureau.name} {d.name}", d, len(ds),
+                                               _sum(c.total for c in cs), _sum(c.staff_regular for c in cs)))
+    return YearSummary(
+        year=year, sheets=sheets,
+        results_years=tuple(sorted({s.results_year for s in sheets})),
+        total=_sum(c.total for c in costs),
+        staff=round(_sum(c.staff_regular for c in costs) + _sum(c.staff_nonregular for c in costs), 2),
+        directions=directions, divisions=tuple(divisions),
+    )

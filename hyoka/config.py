@@ -75,6 +75,8 @@ def load_config(root: Path, path: Path | None = None) -> SiteConfig:
         fiscal_year_after=years.get("after") if years.get("after") is not None else 5,
         checks=checks,
         choices=_plain(data["choices"]),
+        contact=dict(clean.get("contact") or dict.fromkeys(("name", "phone", "email", "url"))),
+        year_format=clean.get("year_format") or "wareki",
     )
 
 

@@ -43,8 +43,10 @@ def wareki(year: int) -> str:
     return f"{year}年度"
 
 
-def fiscal_year_label(year: int) -> str:
-    """「令和6年度（2024年度）」: 和暦 with 西暦 beside, as the sheets are read."""
+def fiscal_year_label(year: int, style: str = "wareki") -> str:
+    """「令和6年度（2024年度）」: 和暦 with 西暦 beside; style "seireki" puts 西暦 first."""
+    if style == "seireki":
+        return f"{year}年度（{wareki(year)}）"
     return f"{wareki(year)}（{year}年度）"
 
 

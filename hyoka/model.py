@@ -178,6 +178,8 @@ class SiteConfig:
     fiscal_year_after: int
     checks: dict[str, str]
     choices: dict[str, Any]
+    contact: dict[str, str | None] = field(default_factory=dict)
+    year_format: str = "wareki"
 
     def choice_list(self, dotted: str) -> tuple[str, ...] | None:
         """The list at `choices.<dotted>`, or None when the city defines none."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from .collect import Site
+from .collect import Site, summarize
 from .era import fiscal_year_label, short_wareki, wareki
+from .history import changes
 from .markdown import render_markdown
 from .model import Sheet
-from .schema import BODY_SECTIONS, EVALUATION_GROUPS, INDICATOR_KINDS, SHEET
+from .schema import BODY_SECTIONS, EVALUATION_GROUPS, INDICATOR_KINDS, SDG_NAMES, SHEET
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,13 @@ def make_env(templates: Path) -> Environment:
         BODY_SECTIONS=BODY_SECTIONS,
         label_of={path: f.label for path, f in _labels()},
     )
+    # Imported here: charts uses fmt_number / fmt_man_yen from this module (no import cycle).
+    from . import charts
+    env.globals.update(
+        indicator_chart_spec=charts.indicator_chart,
+        cost_chart_spec=charts.cost_chart,
+        bar_chart_spec=charts.bar_chart,
+    )
     return env
 
 
@@ -88,10 +96,19 @@ def _root(path: str) -> str:
     return "../" * depth if depth else "./"
 
 
+def href(path: str) -> str:
+    """Percent-encode a site-relative path (Japanese group names stay readable in the address bar)."""
+    return quote(path, safe="/#")
+
+
 def render_site(site: Site, templates: Path) -> list[Page]:
     """Every page of the site, in a stable order."""
     env = make_env(templates)
     cfg = site.config
+    env.filters["fy"] = lambda year: fiscal_year_label(year, cfg.year_format)
+    env.filters["href"] = href
+    env.globals["changes"] = changes
+    env.globals["SDG_NAMES"] = SDG_NAMES
     common = {"site": site, "config": cfg}
     pages: list[Page] = []
 
@@ -100,9 +117,34 @@ def render_site(site: Site, templates: Path) -> list[Page]:
         pages.append(Page(path, tpl.render(**common, **ctx, root=root or _root(path),
                                            page_path=path)))
 
-    page("index.html", "pages/index.html")
-    for sheet in site.sheets:
-        page(f"{sheet.url}index.html", "pages/sheet.html", sheet=sheet, years=_sheet_years(sheet))
+    page("index.html", "pages/index.html", year=site.latest_year,
+         summary=summarize(site, site.latest_year))
+    page("years/index.html", "pages/years.html")
+    for group in site.by_year:
+        page(f"{group.url}index.html", "pages/year.html", group=group, year=int(group.name))
+    page("divisions/index.html", "pages/divisions.html")
+    for bureau in site.divisions:
+        for division in bureau.children:
+            page(f"{division.url}index.html", "pages/group.html", group=division, parents=[bureau],
+                 kind="divisions")
+    page("plan/index.html", "pages/plan.html")
+    for goal in site.plan:
+        for basic in goal.children:
+            for field in basic.children:
+                page(f"{field.url}index.html", "pages/group.html", group=field,
+                     parents=[goal, basic], kind="plan")
+    page("sdgs/index.html", "pages/sdgs.html")
+    for goal in site.sdgs:
+        page(f"{goal.url}index.html", "pages/group.html", group=goal, parents=[], kind="sdgs")
+    page("directions/index.html", "pages/directions.html")
+    for direction in site.directions:
+        page(f"{direction.url}index.html", "pages/group.html", group=direction, parents=[],
+             kind="directions")
+    for program in site.programs.values():
+        page(f"{program.url}index.html", "pages/program.html", program=program)
+        for sheet in program.sheets:
+            page(f"{sheet.url}index.html", "pages/sheet.html", sheet=sheet, program=program,
+                 years=_sheet_years(sheet))
     # A host serves 404.html at any missing path, so its links must be absolute.
     page("404.html", "pages/404.html", root=urlsplit(cfg.base_url or "/").path or "/")
     return pages

@@ -78,6 +78,16 @@ EVALUATION_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 INDICATOR_KINDS: dict[str, str] = {"activity": "活動指標", "outcome": "成果指標"}
 
+# The 17 goals' Japanese names (国連広報センター), as the sheets print them beside the numbers.
+SDG_NAMES: dict[int, str] = {
+    1: "貧困をなくそう", 2: "飢餓をゼロに", 3: "すべての人に健康と福祉を", 4: "質の高い教育をみんなに",
+    5: "ジェンダー平等を実現しよう", 6: "安全な水とトイレを世界中に", 7: "エネルギーをみんなにそしてクリーンに",
+    8: "働きがいも経済成長も", 9: "産業と技術革新の基盤をつくろう", 10: "人や国の不平等をなくそう",
+    11: "住み続けられるまちづくりを", 12: "つくる責任つかう責任", 13: "気候変動に具体的な対策を",
+    14: "海の豊かさを守ろう", 15: "陸の豊かさも守ろう", 16: "平和と公正をすべての人に",
+    17: "パートナーシップで目標を達成しよう",
+}
+
 SHEET = Field("sheet", "事務事業評価シート", "object", "1つの事務事業の1年度分の評価シート。", fields=(
     Field("id", "事業ID", "slug",
           "事業を表す半角英小文字・数字・ハイフンの名前。ページのURLになり、年度が変わっても同じ事業は同じ id にします。",
@@ -146,6 +156,15 @@ CONFIG = Field("config", "サイト設定", "object", "site_config.yaml: 市区�
     Field("base_url", "公開URL", "str", "公開先のURL（末尾の / を含む）。"),
     Field("output_dir", "出力フォルダ", "str", "サイトを書き出すフォルダ。", default="_site"),
     Field("content_dir", "内容フォルダ", "str", "シートを置くフォルダ。", default="content"),
+    Field("contact", "問い合わせ先", "object", "フッターに表示する問い合わせ先。", fields=(
+        Field("name", "担当", "str", "担当部署の名前（例: 市長公室 DX推進課）。"),
+        Field("phone", "電話番号", "str", "電話番号（例: 0296-43-2111）。"),
+        Field("email", "メールアドレス", "str", "メールアドレス。"),
+        Field("url", "ウェブページ", "str", "問い合わせ先のウェブページの URL。"),
+    )),
+    Field("year_format", "年度の表示", "choice",
+          "wareki: 令和6年度（2024年度）、seireki: 2024年度（令和6年度）。",
+          choices="_year_format", default="wareki"),
     Field("personnel_unit_cost", "人件費単価", "number", "常勤職員1人・1年あたりの概算人件費。",
           unit="千円", minimum=0, required=True),
     Field("fiscal_year_range", "年度の範囲", "object", "評価年度の前後何年までの年度を書けるか。", fields=(
@@ -164,6 +183,7 @@ CONFIG = Field("config", "サイト設定", "object", "site_config.yaml: 市区�
 ))
 
 CHECK_LEVELS = ("warning", "error", "off")
+YEAR_FORMATS = ("wareki", "seireki")
 
 
 def walk(f: Field, prefix: str = "") -> list[tuple[str, Field]]:

@@ -14,7 +14,16 @@ from .era import fiscal_year_label, parse_wareki_year, wareki
 from .load import MarkedDict, MarkedList
 from .model import SourceRef, build_sheet
 from .problems import Problem
-from .schema import CHECK_LEVELS, INDICATOR_KINDS, SHEET, SLUG_PATTERN, YEAR_MAX, YEAR_MIN, Field
+from .schema import (
+    CHECK_LEVELS,
+    INDICATOR_KINDS,
+    SHEET,
+    SLUG_PATTERN,
+    YEAR_FORMATS,
+    YEAR_MAX,
+    YEAR_MIN,
+    Field,
+)
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
 _NUMBERISH = re.compile(r"^[\s\d０-９,，.．▲△\-−ー+]+$")
@@ -22,6 +31,7 @@ _NUMBERISH = re.compile(r"^[\s\d０-９,，.．▲△\-−ー+]+$")
 BUILTIN_CHOICES: dict[str, Sequence[str]] = {
     "indicator_kind": tuple(INDICATOR_KINDS),
     "_check_level": CHECK_LEVELS,
+    "_year_format": YEAR_FORMATS,
 }
 
 
