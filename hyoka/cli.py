@@ -86,7 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
     from . import pipeline
 
-    config = load_config(ROOT, args.config)
+    # A config elsewhere makes its folder the project root (content/, templates/, assets/ beside it).
+    config = load_config(args.config.resolve().parent, args.config) if args.config else load_config(ROOT)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a))
     if command == "build":
         if args.out:

@@ -20,9 +20,10 @@ def config() -> SiteConfig:
     return load_config(ROOT)
 
 
-def make_project(tmp: Path, files: dict[str, str | bytes] | None = None) -> SiteConfig:
-    """A project in `tmp` using the real config, templates and assets, with the given content files."""
-    shutil.copy(ROOT / "site_config.yaml", tmp / "site_config.yaml")
+def make_project(tmp: Path, files: dict[str, str | bytes] | None = None,
+                 config_file: Path = ROOT / "site_config.yaml") -> SiteConfig:
+    """A project in `tmp` using the real templates and assets, a config, and the given content files."""
+    shutil.copy(config_file, tmp / "site_config.yaml")
     for name in ("templates", "assets"):
         (tmp / name).symlink_to(ROOT / name)
     for rel, data in (files or {}).items():
