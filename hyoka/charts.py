@@ -36,13 +36,18 @@ MIN_WIDTH = 340
 MIN_SLOT = 66
 
 
-def _r(x: float) -> float:
-    """Round a coordinate for compact, deterministic SVG output."""
-    return round(x, 2)
+def _year_font(slot_width: float) -> float:
+    """Year labels at FONT, a step smaller when five or more years share a narrow chart."""
+    return FONT if slot_width >= 72 else FONT_SMALL
+
+
+def _r(x: float) -> Number:
+    """Round a coordinate for compact, deterministic SVG output (174 rather than 174.0)."""
+    return _tidy(round(x, 2))
 
 
 def text_width(text: str, size: float) -> float:
-    """Estimated advance width of `text` at `size`: CJK 1em, digits and Latin 0.6em, punctuation 0.3em."""
+    """Estimated advance width of `text` at `size`: CJK 1em, digits and Latin ~0.6em, punctuation 0.3em."""
     width = 0.0
     for ch in text:
         if ch in ",.:;'!| ":
@@ -74,13 +79,13 @@ class Axis:
 
 def _tidy(x: float) -> Number:
     """Drop float noise (0.30000000000000004 → 0.3) and integral floats (250000.0 → 250000)."""
-    x = round(x, 10)
-    return int(x) if float(x).is_integer() else x
+    x = float(f"{x:.12g}")
+    return int(x) if x.is_integer() else x
 
 
 def nice_step(raw: float, integer: bool = False) -> Number:
     """The smallest 1, 2, 2.5 or 5 × 10^n that is ≥ raw (≥ 1 and whole when `integer`)."""
-    if raw <= 0 or not math.isfinite(raw):
+    if raw <= 0 or not math.isfinite(raw) or (integer and raw <= 1):
         return 1
     exp = math.floor(math.log10(raw))
     for e in (exp, exp + 1):
@@ -113,6 +118,7 @@ class Tick:
     value: Number
     y: float
     label: str
+    label_y: float                  # baseline of the label, centred on the line
 
 
 @dataclass(frozen=True)
@@ -136,12 +142,15 @@ class IndicatorSlot:
     bar_height: float | None        # 0 for an actual of 0 (or below the axis)
     value_label: str                # the actual above the bar, without unit; "" when missing
     value_y: float                  # baseline of the value label, or of the 「データなし」 mark
+    value_inside: bool              # the value label sits inside the bar's top (light on dark)
     target_y: float | None          # None when the target is missing
     target_x1: float
     target_x2: float
+    target_path: str                # the open diamond on the target line ("" when missing)
     achievement: Achievement
     achievement_text: str           # 達成 / 未達成 / 実績なし / 目標なし
     is_results_year: bool
+    tag_x: float                    # left of the 評価対象 box (drawn for the results year only)
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,9 @@ class IndicatorChart:
     plot_right: float
     plot_top: float
     baseline: float
+    tick_x: float                   # right end of the tick labels
+    highlight_y: float              # the band behind the results year
+    highlight_height: float
     axis: Axis
     ticks: tuple[Tick, ...]
     slots: tuple[IndicatorSlot, ...]
@@ -165,6 +177,7 @@ class IndicatorChart:
     year_y: float                   # text baselines below the plot
     achievement_y: float
     tag_y: float
+    year_font_size: float           # FONT, or FONT_SMALL when slots are narrow (5+ years)
     tag_text: str                   # 評価対象, boxed under the results year
     tag_width: float
     title: str
@@ -194,7 +207,8 @@ def indicator_summary(ind: Indicator, results_year: int) -> str:
     state = ind.achievement(year)
     label = wareki(year)
     if state == "no_actual":
-        return f"{label}の実績はまだありません。"
+        # A year before the results year is over: its actual was simply not written down.
+        return f"{label}の実績{'の記載は' if year < results_year else 'はまだ'}ありません。"
     actual = fmt_value(v.actual, ind.unit)
     if state == "no_target":
         return f"{label}の実績は{actual}でした（目標の設定はありません）。"
@@ -218,6 +232,27 @@ def _indicator_desc(ind: Indicator) -> str:
     return "".join(parts)
 
 
+def _value_position(label: str, bar_y: float, bar_h: float, bar_w: float,
+                    target_y: float | None) -> tuple[float, bool]:
+    """Baseline of the actual's label and whether it is inside the bar, clear of the target marker."""
+    if text_width(label, FONT) <= bar_w - 4:
+        y = bar_y + 16
+        if target_y is not None and bar_y - 2 <= target_y <= bar_y + 24:
+            y = target_y + 19
+        if y <= bar_y + bar_h - 4:
+            return y, True
+    y = bar_y - 5
+    if target_y is not None and bar_y - 20 < target_y <= bar_y + 6:
+        y = target_y - 11
+    return y, False
+
+
+def _diamond(cx: float, cy: float, r: float) -> str:
+    """SVG path of a diamond (◇) of half-diagonal r centred on (cx, cy)."""
+    pts = [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)]
+    return "M" + " L".join(f"{fmt_svg(x)} {fmt_svg(y)}" for x, y in pts) + " Z"
+
+
 def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
     """Target (marker line) vs actual (bar) per fiscal year of one indicator."""
     values = ind.values
@@ -230,15 +265,17 @@ def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
     n = max(1, len(values))
     slot_w = max(MIN_SLOT, (MIN_WIDTH - plot_left - pad_right) / n)
     width = _r(plot_left + n * slot_w + pad_right)
-    plot_top, plot_h = 34.0, 140.0
+    plot_top, plot_h = 34, 140
     baseline = plot_top + plot_h
 
     def y_of(value: Number) -> float:
         return _r(baseline - max(0.0, min(float(value), float(axis.top))) / float(axis.top) * plot_h)
 
-    ticks = tuple(Tick(t, y_of(t), label) for t, label in zip(axis.ticks, tick_labels, strict=True))
+    ticks = tuple(Tick(t, y_of(t), label, _r(y_of(t) + 4))
+                  for t, label in zip(axis.ticks, tick_labels, strict=True))
     bar_w = _r(min(36.0, slot_w * 0.45))
     marker_half = _r(min(slot_w * 0.4, bar_w / 2 + 12))
+    tag_w = _r(text_width(TAG_TEXT, FONT_SMALL) + 8)
     slots = []
     for i, v in enumerate(values):
         x = plot_left + i * slot_w
@@ -248,11 +285,9 @@ def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
         if v.actual is not None:
             bar_y = y_of(v.actual)
             bar_h = _r(baseline - bar_y)
-            # Lift the value label over the target marker when the marker sits near the bar top.
-            value_y = bar_y - 5
-            if target_y is not None and bar_y - 20 < target_y <= bar_y + 2:
-                value_y = min(value_y, target_y - 9)
+            value_y, inside = _value_position(fmt_number(v.actual), bar_y, bar_h, bar_w, target_y)
         else:
+            inside = False
             value_y = baseline - 12
             if target_y is not None and target_y > baseline - 24:
                 value_y = target_y - 12
@@ -264,20 +299,24 @@ def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
             missing_target=v.target is None, missing_actual=v.actual is None,
             bar_x=_r(cx - bar_w / 2), bar_width=bar_w, bar_y=bar_y, bar_height=bar_h,
             value_label="" if v.actual is None else fmt_number(v.actual), value_y=_r(value_y),
+            value_inside=inside,
             target_y=target_y, target_x1=_r(cx - marker_half), target_x2=_r(cx + marker_half),
+            target_path="" if target_y is None else _diamond(cx, target_y, 5),
             achievement=state, achievement_text=ACHIEVEMENT_TEXT[state],
-            is_results_year=v.year == results_year,
+            is_results_year=v.year == results_year, tag_x=_r(cx - tag_w / 2),
         ))
     height = _r(baseline + 66)
     title = f"{ind.kind_label}「{ind.name}」の目標と実績のグラフ"
     return IndicatorChart(
         width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
         plot_left=plot_left, plot_right=_r(width - pad_right), plot_top=plot_top, baseline=baseline,
+        tick_x=plot_left - 6,
+        highlight_y=plot_top - 18, highlight_height=_r(baseline + 63 - (plot_top - 18)),
         axis=axis, ticks=ticks, slots=tuple(slots), unit=ind.unit,
         unit_label=f"単位: {ind.unit}" if ind.unit else "", lower_is_better=ind.lower_is_better,
         focus_year=_focus_year([v.year for v in values], results_year),
         year_y=baseline + 19, achievement_y=baseline + 36, tag_y=baseline + 55,
-        tag_text=TAG_TEXT, tag_width=_r(text_width(TAG_TEXT, FONT_SMALL) + 8),
+        year_font_size=_year_font(slot_w), tag_text=TAG_TEXT, tag_width=tag_w,
         title=title, desc=_indicator_desc(ind), summary=indicator_summary(ind, results_year),
     )
 
@@ -321,7 +360,7 @@ class CostBar:
     segments: tuple[CostSegment, ...]   # bottom to top
     staff: Number | None
     staff_label: str                # 「0.20人」 or 「—」
-    missing: bool                   # nothing to draw
+    missing: bool                   # no amount written at all (a total of 0 is not missing)
     is_results_year: bool
 
 
@@ -334,6 +373,8 @@ class CostChart:
     view_box: str
     plot_top: float
     baseline: float
+    highlight_y: float              # the band behind the results year
+    highlight_height: float
     axis_max: Number
     bars: tuple[CostBar, ...]
     kinds: tuple[tuple[str, str, str], ...]  # (kind, style, style in words), first appearance order
@@ -343,6 +384,7 @@ class CostChart:
     year_y: float
     kind_y: float
     staff_y: float
+    year_font_size: float
     title: str
     desc: str
     summary: str
@@ -359,7 +401,8 @@ def _cost_parts(c: CostYear) -> list[tuple[str, Number]]:
     parts = [(k, v) for k, v in (("operating", c.operating), ("personnel", c.personnel)) if v is not None]
     if not parts and c.total is not None:
         parts = [("total", c.total)]
-    return [(k, max(0, v)) for k, v in parts]
+    # Zero-height parts draw nothing; leaving them out keeps the joint gap only between real parts.
+    return [(k, v) for k, v in parts if v > 0]
 
 
 def _focus_cost_year(costs: Sequence[CostYear], results_year: int) -> int | None:
@@ -393,13 +436,15 @@ def cost_summary(costs: Sequence[CostYear], results_year: int) -> str:
 
 
 def _staff_label(value: Number | None) -> str:
+    """「0.20人」 (FTE, two decimals as on the sheet), 「—」 when missing."""
     return "—" if value is None else f"{fmt_number(value, 2)}人"
 
 
-def _cost_desc(costs: Sequence[CostYear]) -> str:
+def _cost_desc(costs: Sequence[CostYear], kinds: Sequence[tuple[str, str, str]]) -> str:
     """The chart's numbers in words, for the SVG <desc>."""
-    parts = ["年度ごとの総事業費の積み上げ縦棒グラフ（単位: 千円）。下の段が事業経費、上の段が概算人件費。"
-             "決算は塗りつぶし、予算は斜線、予定は点と点線の枠で示す。"]
+    parts = ["年度ごとの総事業費の積み上げ縦棒グラフ（単位: 千円）。下の段が事業経費、上の段が概算人件費。"]
+    if kinds:
+        parts.append("、".join(f"{kind}は{text}" for kind, _, text in kinds) + "で示す。")
     for c in costs:
         breakdown = "、".join(f"{SEGMENT_LABELS[k]}{fmt_value(v, '千円')}"
                              for k, v in (("operating", c.operating), ("personnel", c.personnel)))
@@ -413,10 +458,10 @@ def _cost_desc(costs: Sequence[CostYear]) -> str:
 def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
     """Stacked bars of 事業経費 + 概算人件費 per fiscal year, with kind, total and staff labels."""
     n = max(1, len(costs))
-    pad = 8.0
+    pad = 8
     slot_w = max(MIN_SLOT, (MIN_WIDTH - 2 * pad) / n)
     width = _r(2 * pad + n * slot_w)
-    plot_top, plot_h = 42.0, 140.0
+    plot_top, plot_h = 42, 140
     baseline = plot_top + plot_h
     stacks = [_cost_parts(c) for c in costs]
     highest = max([0.0, *(float(sum(v for _, v in s)) for s in stacks),
@@ -441,14 +486,14 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
             segments.append(CostSegment(key, SEGMENT_LABELS[key], value, _r(top), _r(h),
                                         _r(top + inset_top), _r(rect_h)))
             bottom = top
-        missing = not stack
-        top_y = bottom
+        # Missing means nothing was written; a total of 0 is drawn as 「0」 on the baseline.
+        missing = c.total is None and c.operating is None and c.personnel is None
         bars.append(CostBar(
             year=c.year, year_label=wareki(c.year), kind=c.kind,
             style=KIND_STYLES.get(c.kind, "other"), x=_r(x), cx=_r(cx), width=_r(slot_w),
             bar_x=_r(cx - bar_w / 2), bar_width=bar_w, total=c.total,
             total_label=MISSING_TEXT if c.total is None else fmt_number(c.total),
-            total_y=_r((baseline - 12) if missing else top_y - 6),
+            total_y=_r((baseline - 12) if missing else bottom - 6),
             segments=tuple(segments), staff=c.staff_regular, staff_label=_staff_label(c.staff_regular),
             missing=missing, is_results_year=c.year == results_year,
         ))
@@ -460,10 +505,13 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
     height = _r(baseline + 62)
     return CostChart(
         width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
-        plot_top=plot_top, baseline=baseline, axis_max=axis_max, bars=tuple(bars), kinds=tuple(kinds),
-        segment_keys=keys, unit_label="単位: 千円", focus_year=_focus_cost_year(costs, results_year),
+        plot_top=plot_top, baseline=baseline,
+        highlight_y=plot_top - 20, highlight_height=_r(baseline + 61 - (plot_top - 20)),
+        axis_max=axis_max, bars=tuple(bars), kinds=tuple(kinds), segment_keys=keys,
+        unit_label="単位: 千円", focus_year=_focus_cost_year(costs, results_year),
         year_y=baseline + 19, kind_y=baseline + 36, staff_y=baseline + 53,
-        title="年度ごとの事業費（事業経費と概算人件費）のグラフ", desc=_cost_desc(costs),
+        year_font_size=_year_font(slot_w),
+        title="年度ごとの事業費（事業経費と概算人件費）のグラフ", desc=_cost_desc(costs, kinds),
         summary=cost_summary(costs, results_year),
     )
 
@@ -482,6 +530,8 @@ class BarRow:
     bar_y: float
     bar_width: float                # 0 for a value of 0 or a missing value
     bar_height: float
+    axis_y1: float                  # the short zero line at the bar's start
+    axis_y2: float
     value_x: float
     value_y: float
     missing: bool
@@ -520,24 +570,25 @@ def wrap_text(text: str, max_width: float, size: float) -> tuple[str, ...]:
 
 def bar_chart(rows: Sequence[tuple[str, Number | None]], unit: str, title: str) -> BarChart:
     """Horizontal bars, one per (label, value) row, scaled to the largest value."""
-    width = float(MIN_WIDTH)
-    size, line_h, bar_h, gap = float(BarChart.label_font_size), 18.0, 16.0, 14.0
+    width = MIN_WIDTH
+    size, line_h, bar_h, gap = BarChart.label_font_size, 18, 16, 14
     texts = [fmt_value(v, unit) for _, v in rows]
     value_room = max([0.0, *(text_width(t, FONT) for t in texts)]) + 8
     bar_max = width - value_room
     highest = max([0.0, *(float(v) for _, v in rows if v is not None)])
     axis_max = _tidy(highest) if highest > 0 else 1
     out = []
-    y = 4.0
+    y: float = 4
     for (label, value), text in zip(rows, texts, strict=True):
         lines = wrap_text(label, width, size)
         label_y = y + size
         bar_y = y + len(lines) * line_h + 4
         w = 0.0 if value is None else max(0.0, float(value)) / float(axis_max) * bar_max
         out.append(BarRow(label, lines, _r(label_y), value, text, _r(bar_y), _r(w), bar_h,
+                          _r(bar_y - 2), _r(bar_y + bar_h + 2),
                           _r(w + 6), _r(bar_y + bar_h / 2 + FONT * 0.35), value is None))
         y = bar_y + bar_h + gap
-    height = _r(max(y, 24.0))
+    height = _r(max(y, 24))
     desc = "、".join(f"{label}: {text}" for (label, _), text in zip(rows, texts, strict=True))
     return BarChart(
         width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
