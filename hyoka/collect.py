@@ -216,6 +216,11 @@ class YearSummary:
     directions: tuple[tuple[Group, int], ...]
     divisions: tuple[DivisionTotal, ...]
 
+    @property
+    def division_rows(self) -> list[tuple[str, float]]:
+        """(課, 総事業費) pairs for the bar chart."""
+        return [(d.label, d.total) for d in self.divisions]
+
 
 def _sum(values: Iterable[float | None]) -> float:
     return sum(v for v in values if v is not None)
