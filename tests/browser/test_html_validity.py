@@ -14,18 +14,21 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from ..golden import GOLDEN
 from . import VNU_JAR, BuiltSite, page_names, require
 
 pytestmark = pytest.mark.browser
 
 PAGES = page_names()
+# The two-year fixture site's pages (tests/golden/): program history only appears there.
+GOLDEN_FILES = sorted(GOLDEN.rglob("*.html"))
 
 
 @pytest.fixture(scope="module")
 def vnu_errors(built_site: BuiltSite) -> dict[str, list[str]]:
     """Page (relative to the site) → vnu's error messages as "line N: message ⟨extract⟩"."""
     require("java", "vnu")
-    files = [built_site.output / p for p in built_site.html_files()]
+    files = [built_site.output / p for p in built_site.html_files()] + GOLDEN_FILES
     proc = subprocess.run(
         [shutil.which("java") or "java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json",
          *map(str, files)],
@@ -43,7 +46,10 @@ def vnu_errors(built_site: BuiltSite) -> dict[str, list[str]]:
         try:
             page = path.resolve().relative_to(built_site.output.resolve()).as_posix()
         except ValueError:
-            page = str(path)
+            try:
+                page = "golden/" + path.resolve().relative_to(GOLDEN.resolve()).as_posix()
+            except ValueError:
+                page = str(path)
         extract = " ".join((m.get("extract") or "").split())
         line = m.get("lastLine") or m.get("firstLine") or "?"
         errors.setdefault(page, []).append(
@@ -58,7 +64,14 @@ def test_page_is_valid_html(vnu_errors: dict[str, list[str]], html: str) -> None
     assert not errors, f"Nu Html Checker: {len(errors)} error(s) in {html}:\n  " + "\n  ".join(errors)
 
 
+def test_golden_pages_are_valid_html(vnu_errors: dict[str, list[str]]) -> None:
+    golden = {k: v for k, v in vnu_errors.items() if k.startswith("golden/")}
+    assert len(GOLDEN_FILES) > 10
+    assert not golden, "\n".join(f"{k}:\n  " + "\n  ".join(v) for k, v in golden.items())
+
+
 def test_checker_saw_no_other_files(vnu_errors: dict[str, list[str]], built_site: BuiltSite) -> None:
     """Errors about files outside the page list (e.g. an unreadable file) are reported here."""
-    stray = {k: v for k, v in vnu_errors.items() if k not in built_site.html_files()}
+    stray = {k: v for k, v in vnu_errors.items()
+             if k not in built_site.html_files() and not k.startswith("golden/")}
     assert not stray, stray
