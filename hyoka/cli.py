@@ -35,6 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--out", type=Path, required=True, help="書き出すフォルダ（例: content/2025/）")
     i.add_argument("--ids", type=Path, help="事務事業名 → id の対応表（YAML）")
     i.add_argument("--overwrite", action="store_true", help="同じ名前のファイルがあれば上書きする")
+    n = sub.add_parser("new", help="新しいシートを作る（--from で前年度のシートから）", parents=[common])
+    n.add_argument("--from", dest="from_id", metavar="ID", help="この id の最新年度のシートから翌年度のシートを作る")
+    n.add_argument("--year", type=int, help="評価年度（西暦。例: 2025）")
+    n.add_argument("--division", help="課（例: DX推進課）")
+    n.add_argument("--title", help="事務事業名")
+    n.add_argument("--id", dest="sheet_id", help="事業ID（半角英小文字・数字・-。省略すると仮の id）")
+    n.add_argument("--bureau", help="部局（省略すると同じ課の既存シートから）")
+    n.add_argument("--section", help="係")
     s = sub.add_parser("schema", help="エディタ用の JSON Schema と項目一覧（docs/fields.md）を書き出す",
                        parents=[common])
     s.add_argument("--out", type=Path, help="出力先（既定: schema/sheet.schema.json）")
@@ -109,6 +117,8 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         return 0
     if command == "import":
         return _import(config, args, say)
+    if command == "new":
+        return _new(config, args, say)
     if command == "schema":
         from .docs import write_fields
         from .jsonschema import write_schema
@@ -153,3 +163,62 @@ def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-un
     say(f"{len(written)}件のシートを {args.out} に書き出しました"
         f"（警告 {len(result.warnings)}件、検査の問題 {len(problems)}件）。")
     return 1 if any(p.is_error for p in problems) else 0
+
+
+def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
+    """`new`: a skeleton from the schema, or (--from) next year's sheet from the latest one."""
+    from .importer import default_id
+    from .load import find_content, load_source
+    from .pipeline import rel_path
+    from .scaffold import NewSheet, next_year_text, scaffold
+    from .validate import validate_source
+
+    sources = [s for s in (load_source(p, rel_path(p, config.root))[0] for p in find_content(config.content_dir))
+               if s is not None]
+    if args.from_id:
+        mine = [s for s in sources if s.data.get("id") == args.from_id
+                and isinstance(s.data.get("evaluation_year"), int)]
+        if not mine:
+            raise BuildError(f"id「{args.from_id}」のシートが {rel_path(config.content_dir, config.root)}/ にありません",
+                             "python build.py check で id を確かめてください。")
+        src = max(mine, key=lambda s: s.data["evaluation_year"])
+        sheet, problems = validate_source(src, config)
+        if sheet is None:
+            raise ProblemsFound(problems)
+        year = src.data["evaluation_year"] + 1
+        sheet_id = args.from_id
+        text = next_year_text(src.data, src.body)
+    else:
+        missing = [opt for opt, v in (("--year", args.year), ("--division", args.division), ("--title", args.title))
+                   if not v]
+        if missing:
+            raise BuildError(f"{'、'.join(missing)} を指定してください",
+                             "例: python build.py new --year 2025 --division DX推進課 --title 事業名 --id my-program")
+        bureau = args.bureau or next((s.data["organization"].get("bureau") for s in sources
+                                      if isinstance(s.data.get("organization"), dict)
+                                      and s.data["organization"].get("division") == args.division), None)
+        if not bureau:
+            raise BuildError(f"課「{args.division}」の部局がわかりません", "--bureau 市長公室 のように部局を指定してください。")
+        year, sheet_id = args.year, args.sheet_id or default_id(args.title)
+        text = scaffold(NewSheet(sheet_id, year, args.title, bureau, args.division, args.section), config)
+    path = config.content_dir / str(year) / f"{sheet_id}.md"
+    if path.exists():
+        raise BuildError(f"{rel_path(path, config.root)} は既にあります", "既存のシートを編集するか、別の id を指定してください。")
+    if any(s.data.get("id") == sheet_id and s.data.get("evaluation_year") == year for s in sources):
+        raise BuildError(f"{wareki_label(year)}に id「{sheet_id}」のシートが既にあります")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    src, problems = load_source(path, rel_path(path, config.root))
+    if src is not None:
+        problems += validate_source(src, config)[1]
+    _print_problems(problems)
+    say(f"{rel_path(path, config.root)} を作りました。値を書き入れて python build.py check で確かめてください。")
+    if not args.sheet_id and not args.from_id:
+        say(f"  id「{sheet_id}」は仮の名前です。わかりやすい半角英字の id にするときは、ファイル名と id: の両方を変えてください。")
+    return 1 if any(p.is_error for p in problems) else 0
+
+
+def wareki_label(year: int) -> str:
+    """「令和7年度」."""
+    from .era import wareki
+    return wareki(year)

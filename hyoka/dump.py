@@ -8,14 +8,12 @@ from typing import Any
 
 import yaml
 
+from .schema import SHEET
+
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../../schema/sheet.schema.json"
 
-# Top-level keys in the order people read a sheet; unknown keys follow in their own order.
-KEY_ORDER: tuple[str, ...] = (
-    "id", "evaluation_year", "results_year", "title", "organization", "plan", "sdgs",
-    "purpose", "description", "category", "implementer", "beneficiaries", "indicators",
-    "budget_account", "costs", "evaluation",
-)
+# Top-level keys in the schema's order (the order people read a sheet); unknown keys follow.
+KEY_ORDER: tuple[str, ...] = tuple(f.key for f in SHEET.fields)
 
 # Staff counts read as 「0.40人」 on the paper sheet, so they keep two decimals.
 _TWO_DECIMAL_KEYS = frozenset({"staff_regular", "staff_nonregular"})
