@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, help="出力フォルダ（既定: site_config.yaml の output_dir）")
     c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない", parents=[common])
     c.add_argument("--strict", action="store_true", help="警告もエラーとして扱う（終了コード 1）")
+    c.add_argument("--format", dest="fmt", choices=("text", "github"), default="text",
+                   help="github: GitHub Actions の注釈（::error file=…,line=…::）で出力する")
     i = sub.add_parser("import", help="評価シートの抽出テキストをシートのファイルに変換", parents=[common])
     i.add_argument("file", type=Path, help="抽出テキスト（例: ../shared/seeds/*.txt）")
     i.add_argument("--out", type=Path, required=True, help="書き出すフォルダ（例: content/2025/）")
@@ -57,9 +59,10 @@ def _common(p: argparse.ArgumentParser, default: object) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="問題以外は表示しない", **kw)
 
 
-def _print_problems(problems: list[Problem], strict: bool = False) -> None:
+def _print_problems(problems: list[Problem], fmt: str = "text") -> None:
+    """Problems to stderr: Japanese lines, or GitHub Actions annotations with `--format github`."""
     for problem in problems:
-        print(problem.format(), file=sys.stderr)
+        print(problem.format_github() if fmt == "github" else problem.format(), file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,10 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "build"
     strict = getattr(args, "strict", False)
+    fmt = getattr(args, "fmt", "text")
     try:
         return _dispatch(command, args, strict)
     except ProblemsFound as exc:
-        _print_problems(exc.problems)
+        _print_problems(exc.problems, fmt)
         tail = "サイトは書き出していません（前回の出力はそのままです）。" if command == "build" else ""
         print(f"{summary(exc.problems, strict=strict)}。{tail}", file=sys.stderr)
         return 1
@@ -111,8 +115,8 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
             f"（{time.perf_counter() - start:.1f}秒）。")
         return 0
     if command == "check":
-        sheets, warnings = pipeline.check(config, strict=strict)
-        _print_problems(warnings)
+        sheets, warnings = pipeline.check_site(config, strict=strict)
+        _print_problems(warnings, args.fmt)
         say(f"{len(sheets)}件のシートを検査しました。{summary(warnings)}。")
         return 0
     if command == "import":

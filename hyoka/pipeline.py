@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .collect import Site, collect
+from .linkcheck import check_links
 from .load import find_content, load_source
 from .model import Sheet, SiteConfig
 from .problems import Problem, ProblemsFound, sort_problems
@@ -57,6 +58,18 @@ def check(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet], lis
     """Validate everything; raise ProblemsFound on errors (or on warnings when strict)."""
     sheets, problems = load_and_validate(config)
     if any(p.is_error or strict for p in problems):
+        raise ProblemsFound(problems)
+    return sheets, problems
+
+
+def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet], list[Problem]]:
+    """`check`: validation, consistency warnings, and the internal links of the rendered site
+    (rendered in memory only: nothing is written)."""
+    sheets, warnings = check(config, strict=strict)
+    pages = render_site(collect(sheets, config), config.root / "templates")
+    links = check_links(pages, config.root / "assets", rel_path(config.output_dir, config.root))
+    problems = sort_problems(warnings + links)
+    if links or (strict and problems):
         raise ProblemsFound(problems)
     return sheets, problems
 

@@ -43,6 +43,23 @@ class Problem:
             text += f"\n  ヒント: {self.hint}"
         return text
 
+    def format_github(self) -> str:
+        """A GitHub Actions annotation, shown on the pull request's line."""
+        level = "error" if self.is_error else "warning"
+        props = [f"file={_gh_escape(self.path, prop=True)}"]
+        if self.line > 0:
+            props.append(f"line={self.line}")
+        title = f"{self.key}（{self.label}）" if self.key else self.label
+        props.append(f"title={_gh_escape(title, prop=True)}")
+        message = self.message + (f"\nヒント: {self.hint}" if self.hint else "")
+        return f"::{level} {','.join(props)}::{_gh_escape(message)}"
+
+
+def _gh_escape(text: str, *, prop: bool = False) -> str:
+    """GitHub workflow-command escaping (properties also escape : and ,)."""
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
 
 def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
     """Sorted, duplicates removed."""
