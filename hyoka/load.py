@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,7 @@ class SourceFile:
     body: str
     fm_first_line: int  # 1-based file line of the first front-matter line
     body_first_line: int
+    digest: str = ""  # hash of the file's bytes: what incremental rendering compares
 
     def file_line(self, yaml_line: int) -> int:
         """1-based file line for a 0-based line inside the front matter."""
@@ -237,7 +239,8 @@ def load_source(path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]
                                 "front matter が「キー: 値」の並び（YAML の辞書）になっていません"))
     if problems and not isinstance(data, MarkedDict):
         return None, problems
-    return SourceFile(path, rel, data, body, fm_line, body_line), problems
+    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+    return SourceFile(path, rel, data, body, fm_line, body_line, digest), problems
 
 
 def find_content(content_dir: Path) -> list[Path]:

@@ -18,6 +18,7 @@ class SourceRef:
 
     path: str
     line: int = 1
+    digest: str = ""  # hash of the source file's bytes
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,107 @@ def href(path: str) -> str:
     return quote(path, safe="/#")
 
 
-def render_site(site: Site, templates: Path) -> list[Page]:
-    """Every page of the site, in a stable order."""
+@dataclass(frozen=True)
+class PageJob:
+    """One page to render: its template and context, and what its text depends on.
+
+    `deps` lists the inputs beyond templates and configuration: the digests of the sheets the
+    page shows and the names/URLs of the groups it links. None means "everything" (re-render on
+    any change), the safe default for a new page type.
+    """
+
+    path: str
+    template: str
+    context: dict[str, Any]
+    deps: tuple[str, ...] | None = None
+    root: str | None = None
+
+
+class RenderCache:
+    """Texts of pages already rendered, keyed by a fingerprint of their inputs (for serve and
+    incremental builds): a page is rendered again only when its fingerprint changes."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, str]] = {}  # path → (fingerprint, text)
+        self.rendered: list[str] = []  # paths rendered by the last call, for tests and logs
+
+    def get(self, path: str, key: str) -> str | None:
+        """The cached text of `path` if its fingerprint is still `key`."""
+        hit = self.entries.get(path)
+        return hit[1] if hit is not None and hit[0] == key else None
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(part.encode("utf-8"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def templates_digest(templates: Path) -> str:
+    """One hash over every template file: any template edit re-renders every page."""
+    files = sorted(p for p in templates.rglob("*") if p.is_file())
+    return _digest(*(f"{p.relative_to(templates).as_posix()}:{p.read_bytes().hex()}" for p in files))
+
+
+def _sheets_deps(sheets: Any) -> tuple[str, ...]:
+    return tuple(f"{s.id}/{s.evaluation_year}:{s.source.digest}" for s in sheets)
+
+
+def plan_pages(site: Site) -> list[PageJob]:
+    """Every page of the site with its template, context and dependencies, in a stable order."""
+    cfg = site.config
+    jobs: list[PageJob] = []
+
+    def page(path: str, template: str, deps: tuple[str, ...] | None = None, root: str | None = None,
+             **ctx: Any) -> None:
+        jobs.append(PageJob(path, template, ctx, deps, root))
+
+    page("index.html", "pages/index.html", year=site.latest_year,
+         summary=summarize(site, site.latest_year))
+    page("years/index.html", "pages/years.html")
+    for group in site.by_year:
+        page(f"{group.url}index.html", "pages/year.html", _group_deps(group), group=group,
+             year=int(group.name))
+    page("divisions/index.html", "pages/divisions.html")
+    for bureau in site.divisions:
+        for division in bureau.children:
+            page(f"{division.url}index.html", "pages/group.html", _group_deps(division, bureau),
+                 group=division, parents=[bureau], kind="divisions")
+    page("plan/index.html", "pages/plan.html")
+    for goal in site.plan:
+        for basic in goal.children:
+            for field in basic.children:
+                page(f"{field.url}index.html", "pages/group.html", _group_deps(field, goal, basic),
+                     group=field, parents=[goal, basic], kind="plan")
+    page("sdgs/index.html", "pages/sdgs.html")
+    for goal in site.sdgs:
+        page(f"{goal.url}index.html", "pages/group.html", _group_deps(goal), group=goal, parents=[],
+             kind="sdgs")
+    page("directions/index.html", "pages/directions.html")
+    for direction in site.directions:
+        page(f"{direction.url}index.html", "pages/group.html", _group_deps(direction), group=direction,
+             parents=[], kind="directions")
+    for program in site.programs.values():
+        # A program's pages show every year of it (year links, changes) and link its 課 page.
+        deps = (*_sheets_deps(program.sheets), *(site.division_of(s).url for s in program.sheets))
+        page(f"{program.url}index.html", "pages/program.html", deps, program=program)
+        for sheet in program.sheets:
+            page(f"{sheet.url}index.html", "pages/sheet.html", deps, sheet=sheet, program=program,
+                 years=_sheet_years(sheet))
+    # A host serves 404.html at any missing path, so its links must be absolute.
+    page("404.html", "pages/404.html", (), root=urlsplit(cfg.base_url or "/").path or "/")
+    return jobs
+
+
+def _group_deps(group: Any, *parents: Any) -> tuple[str, ...]:
+    return (group.name, group.url, *(p.name for p in parents), *_sheets_deps(group.sheets))
+
+
+def render_pages(site: Site, templates: Path, jobs: list[PageJob],
+                 cache: RenderCache | None = None) -> list[Page]:
+    """Render jobs to pages, reusing cached texts whose inputs did not change."""
     env = make_env(templates)
     cfg = site.config
     env.filters["fy"] = lambda year: fiscal_year_label(year, cfg.year_format)
@@ -110,44 +210,35 @@ def render_site(site: Site, templates: Path) -> list[Page]:
     env.globals["changes"] = changes
     env.globals["SDG_NAMES"] = SDG_NAMES
     common = {"site": site, "config": cfg}
+    base = _digest(templates_digest(templates), repr(cfg)) if cache is not None else ""
+    all_sheets = _digest(*_sheets_deps(site.sheets)) if cache is not None else ""
     pages: list[Page] = []
-
-    def page(path: str, template: str, root: str | None = None, **ctx: Any) -> None:
-        tpl = env.get_template(template)
-        pages.append(Page(path, tpl.render(**common, **ctx, root=root or _root(path),
-                                           page_path=path)))
-
-    page("index.html", "pages/index.html", year=site.latest_year,
-         summary=summarize(site, site.latest_year))
-    page("years/index.html", "pages/years.html")
-    for group in site.by_year:
-        page(f"{group.url}index.html", "pages/year.html", group=group, year=int(group.name))
-    page("divisions/index.html", "pages/divisions.html")
-    for bureau in site.divisions:
-        for division in bureau.children:
-            page(f"{division.url}index.html", "pages/group.html", group=division, parents=[bureau],
-                 kind="divisions")
-    page("plan/index.html", "pages/plan.html")
-    for goal in site.plan:
-        for basic in goal.children:
-            for field in basic.children:
-                page(f"{field.url}index.html", "pages/group.html", group=field,
-                     parents=[goal, basic], kind="plan")
-    page("sdgs/index.html", "pages/sdgs.html")
-    for goal in site.sdgs:
-        page(f"{goal.url}index.html", "pages/group.html", group=goal, parents=[], kind="sdgs")
-    page("directions/index.html", "pages/directions.html")
-    for direction in site.directions:
-        page(f"{direction.url}index.html", "pages/group.html", group=direction, parents=[],
-             kind="directions")
-    for program in site.programs.values():
-        page(f"{program.url}index.html", "pages/program.html", program=program)
-        for sheet in program.sheets:
-            page(f"{sheet.url}index.html", "pages/sheet.html", sheet=sheet, program=program,
-                 years=_sheet_years(sheet))
-    # A host serves 404.html at any missing path, so its links must be absolute.
-    page("404.html", "pages/404.html", root=urlsplit(cfg.base_url or "/").path or "/")
+    if cache is not None:
+        cache.rendered = []
+    for job in jobs:
+        key = ""
+        if cache is not None:
+            key = _digest(base, job.path, all_sheets if job.deps is None else _digest(*job.deps))
+            text = cache.get(job.path, key)
+            if text is not None:
+                pages.append(Page(job.path, text))
+                continue
+        tpl = env.get_template(job.template)
+        text = tpl.render(**common, **job.context, root=job.root or _root(job.path), page_path=job.path)
+        pages.append(Page(job.path, text))
+        if cache is not None:
+            cache.entries[job.path] = (key, text)
+            cache.rendered.append(job.path)
+    if cache is not None:
+        live = {job.path for job in jobs}
+        for stale in [p for p in cache.entries if p not in live]:
+            del cache.entries[stale]
     return pages
+
+
+def render_site(site: Site, templates: Path, cache: RenderCache | None = None) -> list[Page]:
+    """Every page of the site, in a stable order."""
+    return render_pages(site, templates, plan_pages(site), cache)
 
 
 def _sheet_years(sheet: Sheet) -> list[int]:

@@ -306,7 +306,7 @@ def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
     problems = checker.problems
     if clean is None or any(p.is_error for p in problems):
         return None, problems
-    sheet = build_sheet(clean, SourceRef(src.rel, src.file_line(line_of("id"))), src.body)
+    sheet = build_sheet(clean, SourceRef(src.rel, src.file_line(line_of("id")), src.digest), src.body)
     return sheet, problems
 
 
