@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     n.add_argument("--id", dest="sheet_id", help="事業ID（半角英小文字・数字・-。省略すると仮の id）")
     n.add_argument("--bureau", help="部局（省略すると同じ課の既存シートから）")
     n.add_argument("--section", help="係")
+    v = sub.add_parser("serve", help="編集しながら確認できるプレビュー（http://127.0.0.1:8000/）", parents=[common])
+    v.add_argument("--host", default="127.0.0.1", help="待ち受けるアドレス（既定: 127.0.0.1。他の端末に見せるときだけ変更）")
+    v.add_argument("--port", type=int, default=8000, help="ポート番号（既定: 8000）")
+    v.add_argument("--open", action="store_true", help="ブラウザで開く")
     s = sub.add_parser("schema", help="エディタ用の JSON Schema と項目一覧（docs/fields.md）を書き出す",
                        parents=[common])
     s.add_argument("--out", type=Path, help="出力先（既定: schema/sheet.schema.json）")
@@ -98,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
     from . import pipeline
 
+    if command == "serve":
+        from .serve import serve
+        root = args.config.resolve().parent if args.config else ROOT
+        return serve(root, args.config, args.host, args.port, open_browser=args.open)
     # A config elsewhere makes its folder the project root (content/, templates/, assets/ beside it).
     config = load_config(args.config.resolve().parent, args.config) if args.config else load_config(ROOT)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a))

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
 from .collect import Site, summarize
@@ -16,6 +16,7 @@ from .era import fiscal_year_label, short_wareki, wareki
 from .history import changes
 from .markdown import render_markdown
 from .model import Sheet
+from .problems import Problem, ProblemsFound
 from .schema import BODY_SECTIONS, EVALUATION_GROUPS, INDICATOR_KINDS, SDG_NAMES, SHEET
 
 
@@ -223,8 +224,11 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
             if text is not None:
                 pages.append(Page(job.path, text))
                 continue
-        tpl = env.get_template(job.template)
-        text = tpl.render(**common, **job.context, root=job.root or _root(job.path), page_path=job.path)
+        try:
+            tpl = env.get_template(job.template)
+            text = tpl.render(**common, **job.context, root=job.root or _root(job.path), page_path=job.path)
+        except TemplateError as exc:
+            raise ProblemsFound([template_problem(exc, templates, job.path)]) from None
         pages.append(Page(job.path, text))
         if cache is not None:
             cache.entries[job.path] = (key, text)
@@ -234,6 +238,20 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
         for stale in [p for p in cache.entries if p not in live]:
             del cache.entries[stale]
     return pages
+
+
+def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
+    """A template mistake as a problem line naming the template file and line (not a traceback)."""
+    where, line = getattr(exc, "filename", None), getattr(exc, "lineno", None) or 0
+    tb = exc.__traceback__
+    while tb is not None:  # the innermost frame inside a template file
+        name = tb.tb_frame.f_code.co_filename
+        if name.startswith(str(templates)):
+            where, line = name, tb.tb_lineno
+        tb = tb.tb_next
+    rel = Path(where).resolve().relative_to(templates.resolve().parent).as_posix() if where else "templates"
+    return Problem(rel, line, "", "テンプレート", f"{page} を作れません: {exc.message or type(exc).__name__}",
+                   "テンプレートの書き方を確認してください。")
 
 
 def render_site(site: Site, templates: Path, cache: RenderCache | None = None) -> list[Page]:

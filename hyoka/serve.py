@@ -1,0 +1,200 @@
+"""`python build.py serve`: live preview on 127.0.0.1, rebuilt in memory on every edit.
+
+Pages are rendered into memory (nothing is written to the output folder, which stays what the
+last `build` made) and served by a small WSGI app inside livereload, which reloads the browser
+after each rebuild. Only what an edit touches is parsed and rendered again: unchanged files keep
+their parsed sheet, unchanged pages their text (hyoka.render.RenderCache). A broken file does not
+stop the server: every page then shows the problem list, in the same words as the command line.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import posixpath
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from .collect import collect
+from .config import load_config
+from .load import find_content, load_source
+from .model import Sheet, SiteConfig
+from .problems import Problem, ProblemsFound, sort_problems, summary
+from .render import RenderCache, render_site
+from .validate import check_duplicates, validate_source
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class _Parsed:
+    """One content file as last read: its stat signature, sheet and problems."""
+
+    signature: tuple[int, int]
+    sheet: Sheet | None
+    problems: list[Problem]
+
+
+@dataclass
+class Preview:
+    """The previewed site in memory, rebuilt from the project folder on demand."""
+
+    root: Path
+    config_path: Path | None = None
+    log: Callable[[str], None] = print
+    pages: dict[str, bytes] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    failed: bool = False
+    cache: RenderCache = field(default_factory=RenderCache)
+    parsed: dict[Path, _Parsed] = field(default_factory=dict)
+    config: SiteConfig | None = None
+    rebuilds: int = 0
+
+    def rebuild(self, *_: Any) -> None:
+        """Re-read what changed and re-render what depends on it; keep serving on failure."""
+        start = time.perf_counter()
+        self.rebuilds += 1
+        try:
+            config = load_config(self.root, self.config_path)
+        except ProblemsFound as exc:
+            self._fail(exc.problems)
+            return
+        if config != self.config:
+            self.parsed.clear()  # choice lists or ranges may have changed: validate again
+            self.config = config
+        sheets, problems = self._load(config)
+        if any(p.is_error for p in problems):
+            self._fail(problems)
+            return
+        try:
+            pages = render_site(collect(sheets, config), config.root / "templates", self.cache)
+        except ProblemsFound as exc:  # a template mistake: show it like a sheet problem
+            self._fail(exc.problems)
+            return
+        self.pages = {p.path: p.text.encode("utf-8") for p in pages}
+        self.problems, self.failed = problems, False
+        took = time.perf_counter() - start
+        self.log(f"更新しました: {len(self.cache.rendered)}/{len(pages)}ページを生成（{took:.2f}秒）"
+                 + (f"。{summary(problems)}" if problems else ""))
+        for p in problems:
+            self.log(p.format())
+
+    def _load(self, config: SiteConfig) -> tuple[list[Sheet], list[Problem]]:
+        """Parse only files whose size or modification time changed since the last rebuild."""
+        files = find_content(config.content_dir)
+        seen = set(files)
+        for stale in [p for p in self.parsed if p not in seen]:
+            del self.parsed[stale]
+        for path in files:
+            st = path.stat()
+            signature = (st.st_mtime_ns, st.st_size)
+            cached = self.parsed.get(path)
+            if cached is not None and cached.signature == signature:
+                continue
+            rel = _rel(path, config.root)
+            src, problems = load_source(path, rel)
+            sheet = None
+            if src is not None:
+                sheet, more = validate_source(src, config)
+                problems = problems + more
+            self.parsed[path] = _Parsed(signature, sheet, problems)
+        sheets = [p.sheet for p in self.parsed.values() if p.sheet is not None]
+        problems = [q for p in self.parsed.values() for q in p.problems]
+        if not files:
+            problems.append(Problem(_rel(config.content_dir, config.root), 0, "", "内容フォルダ",
+                                    "シート（.md ファイル）が1つもありません"))
+        return sheets, sort_problems(problems + check_duplicates(sheets))
+
+    def _fail(self, problems: list[Problem]) -> None:
+        self.problems, self.failed = sort_problems(problems), True
+        self.log(f"問題があります（{summary(self.problems)}）。直すと自動で更新します:")
+        for p in self.problems:
+            self.log(p.format())
+
+    # -- WSGI --------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = unquote(environ.get("PATH_INFO", "/"))
+        rel = posixpath.normpath(path).lstrip("/")
+        rel = "" if rel == "." else rel
+        if self.failed or self.config is None:
+            return self._respond(start_response, "500 Internal Server Error", "text/html; charset=utf-8",
+                                 self.problem_page())
+        if rel.startswith("assets/") and self.config is not None:
+            asset = (self.config.root / rel).resolve()
+            assets = (self.config.root / "assets").resolve()
+            if asset.is_file() and asset.is_relative_to(assets):
+                ctype = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
+                return self._respond(start_response, "200 OK", ctype, asset.read_bytes())
+        for candidate in (rel, posixpath.join(rel, "index.html") if rel else "index.html"):
+            if candidate in self.pages:
+                if candidate != rel and path and not path.endswith("/"):
+                    start_response("301 Moved Permanently", [("Location", path + "/")])
+                    return [b""]
+                ctype = mimetypes.guess_type(candidate)[0] or "application/octet-stream"
+                if ctype.startswith("text/") or ctype in ("application/json", "application/xml"):
+                    ctype += "; charset=utf-8"
+                return self._respond(start_response, "200 OK", ctype, self.pages[candidate])
+        return self._respond(start_response, "404 Not Found", "text/html; charset=utf-8",
+                             self.pages.get("404.html", b"<!DOCTYPE html><title>404</title>"))
+
+    @staticmethod
+    def _respond(start_response: Callable[..., Any], status: str, ctype: str, body: bytes) -> list[bytes]:
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))),
+                                ("Cache-Control", "no-store")])
+        return [body]
+
+    def problem_page(self) -> bytes:
+        """Every problem, as on the command line, as a page that reloads when they are fixed."""
+        items = "\n".join(f"<li><pre>{html.escape(p.format())}</pre></li>" for p in self.problems)
+        text = f"""<!DOCTYPE html>
+<html lang="ja">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>問題があります - hyoka プレビュー</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2rem;line-height:1.6;color:#1a1a1c}}
+h1{{color:#b3261e;font-size:1.5rem}}pre{{white-space:pre-wrap;margin:0;font-size:1rem}}
+li{{margin:0 0 1rem;padding:.5rem .75rem;border-left:4px solid #b3261e;background:#fdf3f2;list-style:none}}
+ul{{padding:0}}</style></head>
+<body><main>
+<h1>シートに問題があるため、プレビューを更新できません</h1>
+<p>{html.escape(summary(self.problems))}。ファイルを直して保存すると、このページは自動で更新されます。</p>
+<ul>
+{items}
+</ul>
+</main></body></html>
+"""
+        return text.encode("utf-8")
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def serve(root: Path, config_path: Path | None, host: str, port: int, *, open_browser: bool = False) -> int:
+    """Run the preview server until interrupted."""
+    from livereload import Server
+
+    preview = Preview(root, config_path, log=lambda line: print(line, file=sys.stderr, flush=True))
+    preview.rebuild()
+    if host not in LOOPBACK:
+        print(f"注意: {host} で待ち受けます。同じネットワークの他の端末からも見えます。", file=sys.stderr)
+    server = Server(app=preview)
+    config = preview.config
+    watched = [root / "templates", root / "assets", config_path or root / "site_config.yaml"]
+    if config is not None:
+        watched.insert(0, config.content_dir)
+    for target in watched:
+        server.watch(str(target), preview.rebuild, delay=0.2)
+    print(f"プレビュー: http://{'127.0.0.1' if host == 'localhost' else host}:{port}/ （終了は Ctrl+C）",
+          file=sys.stderr, flush=True)
+    server.serve(host=host, port=port, debug=False, open_url_delay=1 if open_browser else None,
+                 restart_delay=0)
+    return 0
