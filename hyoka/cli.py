@@ -1,4 +1,4 @@
-"""Command line: `python build.py [build|check|import|schema]`; problems → Japanese lines, exit 1."""
+"""Command line: `python build.py [build|check|import|import-csv|schema]`; problems → Japanese lines, exit 1."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
         description="hyoka: 事務事業評価シートから公開用のウェブサイトを作ります。",
     )
     _common(p, None)
-    p.set_defaults(out=None, strict=False)  # `python build.py` alone means `build`
+    p.set_defaults(out=None, strict=False, no_search=False, base_url=None)  # `python build.py` alone means `build`
     # The same options after the command name too (`python build.py check -q`).
     common = argparse.ArgumentParser(add_help=False)
     _common(common, argparse.SUPPRESS)
@@ -28,7 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="サイトを作る（既定）", parents=[common])
     b.add_argument("--strict", action="store_true", help="警告もエラーとして扱う")
     b.add_argument("--out", type=Path, help="出力フォルダ（既定: site_config.yaml の output_dir）")
+    b.add_argument("--base-url", help="公開先の URL（site_config.yaml の base_url の代わりに使う。例: https://example.github.io/hyoka/）")
+    b.add_argument("--no-search", action="store_true",
+                   help="検索の索引（Pagefind）を作らない（検索ページは結果を表示できません）")
     c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない", parents=[common])
+    c.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                   help="このシートだけを検査する（pre-commit 用。省略するとすべてとリンク）")
     c.add_argument("--strict", action="store_true", help="警告もエラーとして扱う（終了コード 1）")
     c.add_argument("--format", dest="fmt", choices=("text", "github"), default="text",
                    help="github: GitHub Actions の注釈（::error file=…,line=…::）で出力する")
@@ -37,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--out", type=Path, required=True, help="書き出すフォルダ（例: content/2025/）")
     i.add_argument("--ids", type=Path, help="事務事業名 → id の対応表（YAML）")
     i.add_argument("--overwrite", action="store_true", help="同じ名前のファイルがあれば上書きする")
+    ic = sub.add_parser("import-csv", help="データの CSV（sheets.csv・indicators.csv・costs.csv）をシートのファイルに戻す",
+                        parents=[common])
+    ic.add_argument("--from", dest="csv_dir", type=Path, required=True,
+                    help="3つの CSV があるフォルダ（例: _site/data/）")
+    ic.add_argument("--out", type=Path, help="書き出す内容フォルダ（既定: site_config.yaml の content_dir）")
+    ic.add_argument("--overwrite", action="store_true", help="同じ名前のファイルがあれば上書きする")
     n = sub.add_parser("new", help="新しいシートを作る（--from で前年度のシートから）", parents=[common])
     n.add_argument("--from", dest="from_id", metavar="ID", help="この id の最新年度のシートから翌年度のシートを作る")
     n.add_argument("--year", type=int, help="評価年度（西暦。例: 2025）")
@@ -110,11 +121,13 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
     config = load_config(args.config.resolve().parent, args.config) if args.config else load_config(ROOT)
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a))
     if command == "build":
+        from dataclasses import replace
         if args.out:
-            from dataclasses import replace
             config = replace(config, output_dir=args.out.resolve())
+        if args.base_url:
+            config = replace(config, base_url=args.base_url if args.base_url.endswith("/") else args.base_url + "/")
         start = time.perf_counter()
-        result = pipeline.run(config, strict=strict)
+        result = pipeline.run(config, strict=strict, search=not args.no_search)
         _print_problems(result.warnings)
         if result.warnings:
             print(f"{summary(result.warnings)}。", file=sys.stderr)
@@ -123,12 +136,16 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
             f"（{time.perf_counter() - start:.1f}秒）。")
         return 0
     if command == "check":
+        if args.files:
+            return _check_files(config, args.files, strict, args.fmt, say)
         sheets, warnings = pipeline.check_site(config, strict=strict)
         _print_problems(warnings, args.fmt)
         say(f"{len(sheets)}件のシートを検査しました。{summary(warnings)}。")
         return 0
     if command == "import":
         return _import(config, args, say)
+    if command == "import-csv":
+        return _import_csv(config, args, say)
     if command == "new":
         return _new(config, args, say)
     if command == "schema":
@@ -138,6 +155,43 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
             say(f"{pipeline.rel_path(path, config.root)} を書き出しました。")
         return 0
     raise AssertionError(command)  # pragma: no cover
+
+
+def _check_files(config, files: list[Path], strict: bool, fmt: str, say) -> int:  # type: ignore[no-untyped-def]
+    """`check FILE…`: only the named sheets (what a commit changes), and their ids against the rest."""
+    from .era import wareki
+    from .load import find_content, load_source
+    from .pipeline import rel_path
+    from .problems import sort_problems
+    from .validate import validate_source
+
+    named = {f.resolve() for f in files}
+    problems: list[Problem] = []
+    taken: dict[tuple[str, int], str] = {}  # (id, year) → file, for the sheets not named
+    for path in find_content(config.content_dir):
+        if path.resolve() not in named:
+            src, _ = load_source(path, rel_path(path, config.root))
+            if src is not None and isinstance(src.data.get("id"), str):
+                taken[(src.data["id"], src.data.get("evaluation_year"))] = src.rel
+    for path in files:
+        src, file_problems = load_source(path, rel_path(path, config.root))
+        problems += file_problems
+        if src is None:
+            continue
+        sheet, more = validate_source(src, config)
+        problems += more
+        if sheet is not None and (other := taken.get((sheet.id, sheet.evaluation_year))):
+            problems.append(Problem(sheet.source.path, sheet.source.line, "id", "事業ID",
+                                    f"id「{sheet.id}」は{wareki(sheet.evaluation_year)}の {other} でも使われています",
+                                    "同じ年度に同じ id は使えません。別の id にしてください。"))
+        elif sheet is not None:
+            taken[(sheet.id, sheet.evaluation_year)] = sheet.source.path
+    problems = sort_problems(problems)
+    if any(p.is_error or strict for p in problems):
+        raise ProblemsFound(problems)
+    _print_problems(problems, fmt)
+    say(f"{len(files)}件のシートを検査しました。{summary(problems)}。")
+    return 0
 
 
 def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
@@ -227,6 +281,32 @@ def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyp
     say(f"{rel_path(path, config.root)} を作りました。値を書き入れて python build.py check で確かめてください。")
     if not args.sheet_id and not args.from_id:
         say(f"  id「{sheet_id}」は仮の名前です。わかりやすい半角英字の id にするときは、ファイル名と id: の両方を変えてください。")
+    return 1 if any(p.is_error for p in problems) else 0
+
+
+def _import_csv(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
+    """CSV files → content/<year>/<id>.md, then the written files are validated like any sheet."""
+    from . import opendata
+    from .load import load_source
+    from .pipeline import rel_path
+    from .validate import validate_source
+
+    def rel(path: Path) -> str:
+        return rel_path(path, config.root)
+
+    out = (args.out or config.content_dir).resolve()
+    sheets = opendata.read_csv_folder(args.csv_dir, config, rel)  # nothing is written on problems
+    written = opendata.write_content(sheets, out, overwrite=args.overwrite, rel=rel)
+    problems: list[Problem] = []
+    for path in written:
+        src, file_problems = load_source(path, rel(path))
+        problems += file_problems
+        if src is not None:
+            problems += validate_source(src, config)[1]
+    _print_problems(problems)
+    if problems:
+        print(f"{summary(problems)}。", file=sys.stderr)
+    say(f"{len(written)}件のシートを {rel(out)}/ に書き出しました。")
     return 1 if any(p.is_error for p in problems) else 0
 
 

@@ -122,10 +122,14 @@ def _group_by(sheets: tuple[Sheet, ...], key: Callable[[Sheet], str | None], pre
     for k in sorted(buckets, key=lambda k: order(_display(spellings[k]))):
         members = tuple(buckets[k])
         name = _display(spellings[k])
-        segment = slug(k)
-        if segment in used:  # two names, one number: keep both pages apart
-            segment = f"{segment}-{slug_segment(k)}"
-        used.add(segment)
+        segment = base = slug(k)
+        n = 1
+        # Two names, one segment (one number, or names differing only in 記号 or in case, which
+        # Windows and macOS disks do not tell apart): keep both pages apart.
+        while segment.casefold() in used:
+            n += 1
+            segment = f"{base}-{slug_segment(k)}" if n == 2 else f"{base}-{n}"
+        used.add(segment.casefold())
         url = f"{prefix}{segment}/"
         groups.append(Group(name, url, members, children(url, members) if children else ()))
     return tuple(groups)

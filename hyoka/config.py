@@ -77,6 +77,8 @@ def load_config(root: Path, path: Path | None = None) -> SiteConfig:
         choices=_plain(data["choices"]),
         contact=dict(clean.get("contact") or dict.fromkeys(("name", "phone", "email", "url"))),
         year_format=clean.get("year_format") or "wareki",
+        synonyms=tuple(tuple(w for w in group or () if w) for group in
+                       ((clean.get("search") or {}).get("synonyms") or ()) if group),
     )
 
 

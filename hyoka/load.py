@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,39 @@ def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> MarkedL
     return result
 
 
+def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int | float:
+    text = loader.construct_scalar(node)
+    # Decimal, as YAML 1.2 reads it (010 is 10, not octal 8); beyond Python's digit limit → inf,
+    # which validation reports as not a finite number instead of a traceback.
+    return int(text) if len(text) <= 300 else float(text)
+
+
 _LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+# Only the plain types a sheet has: `!!binary`, `!!timestamp`, `!!set`, `!!omap`, `!!pairs` are
+# refused like any unknown tag (a clear message instead of bytes or dates reaching the pages).
+_LineLoader.yaml_constructors = {
+    tag: fn for tag, fn in _LineLoader.yaml_constructors.items()
+    if tag is None or tag.rsplit(":", 1)[-1] in ("null", "bool", "int", "float", "str", "seq", "map")
+}
+# Which plain (unquoted) words are not text. YAML 1.1, PyYAML's default, reads `no`, `on`, `yes`,
+# `off` as booleans, 1:30 as 90 (base 60), 010 as 8, 2024-04-01 as a date, and `<<` as a merge.
+# Sheets follow YAML 1.2 as VS Code's YAML extension does: only true/false are booleans, so
+# `implementer: no` is the text "no" as written; numbers are decimal; a date stays the text it
+# is. Each pattern is a subset of YAML 1.1's, so anything hyoka.dump writes plain reads back the same.
+_PLAIN_TYPES: tuple[tuple[str, str, str], ...] = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("tag:yaml.org,2002:int", r"^[-+]?(?:0|[1-9][0-9]*|0[0-7]+)$", "-+0123456789"),
+    ("tag:yaml.org,2002:float",
+     r"^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789."),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+)
+_LineLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in _PLAIN_TYPES:
+    for _char in (*_first, *(("",) if _tag.endswith("null") else ())):
+        _LineLoader.yaml_implicit_resolvers.setdefault(_char, []).append((_tag, re.compile(_pattern)))
 
 
 @dataclass(frozen=True)
@@ -126,6 +158,9 @@ _YAML_HINTS: tuple[tuple[str, str, str], ...] = (
     ("found unknown escape character",
      "\"...\" の中に使えない \\ があります",
      "\\ を使うときは '...' で囲むか、\\\\ と書いてください。"),
+    ("could not determine a constructor",
+     "使えない型の指定（!! や ! で始まるタグ）があります",
+     "!!binary・!!timestamp などの指定を消して、値だけを書いてください。値が ! で始まるときは \"...\" で囲みます。"),
     ("found character that cannot start any token",
      "この位置に書けない文字があります",
      "値が @ や ` などで始まるときは \"...\" で囲んでください。"),
@@ -141,7 +176,8 @@ def yaml_problem(rel: str, exc: yaml.YAMLError, first_line: int, source: str) ->
         mark = getattr(exc, "context_mark", None) or mark
     line = first_line + mark.line if mark is not None else first_line
     text = f"{getattr(exc, 'problem', '')} {context}"
-    if mark is not None and "\t" in source.split("\n")[mark.line][: mark.column + 1]:
+    lines = source.split("\n")
+    if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
         text = "found character '\\t'"
     for needle, message, hint in _YAML_HINTS:
         if needle in text:
@@ -150,8 +186,32 @@ def yaml_problem(rel: str, exc: yaml.YAMLError, first_line: int, source: str) ->
                    "この行とその前の行の字下げ・引用符・「キー: 値」の形を確認してください。")
 
 
+def _alias_lines(text: str) -> list[int]:
+    """0-based lines of every alias (*name): read as events, so nothing is expanded."""
+    parser = _BaseLoader(text)
+    lines: list[int] = []
+    try:
+        while not parser.check_event(yaml.StreamEndEvent):
+            event = parser.get_event()
+            if isinstance(event, yaml.AliasEvent):
+                lines.append(event.start_mark.line)
+    except yaml.YAMLError:
+        pass  # the real parse below reports it
+    finally:
+        parser.dispose()
+    return sorted(set(lines))
+
+
 def parse_yaml(text: str, rel: str, first_line: int) -> tuple[Any, list[Problem]]:
     """Parse YAML with line marks; problems carry 1-based file lines."""
+    # Aliases (*name) are refused before anything is built: a sheet never needs them, and a few
+    # lines of nested aliases ("billion laughs") would otherwise expand to gigabytes.
+    aliases = _alias_lines(text) if "*" in text else []
+    if aliases:
+        return None, [Problem(rel, first_line + line, "", "YAML", "別名（*名前）は使えません",
+                              "アンカー（&名前）と別名（*名前）を使わず、値をそれぞれの場所に書いてください。"
+                              "値が * や & で始まるときは \"...\" で囲みます。")
+                      for line in aliases]
     loader = _LineLoader(text)
     try:
         data = loader.get_single_data()
@@ -166,7 +226,8 @@ def parse_yaml(text: str, rel: str, first_line: int) -> tuple[Any, list[Problem]
         for key, line in loader.duplicate_keys
     ]
     problems += [
-        Problem(rel, first_line + line, "", "YAML", "キーに使えない値（リストや辞書）がキーになっています")
+        Problem(rel, first_line + line, "", "YAML", "キーに使えない値（リストや辞書）がキーになっています",
+                "キーは title のような名前にしてください。「? 」で始まる行や [ ] { } の位置を確かめてください。")
         for line in loader.unhashable_keys
     ]
     return data, problems
@@ -195,6 +256,55 @@ def split_front_matter(text: str, rel: str) -> tuple[str, str, int, int, list[Pr
                                   "YAML の項目の後に --- だけの行を書いてください。")]
 
 
+# A sheet is a few kilobytes; anything near this is a paste gone wrong (or an attack on memory).
+MAX_FILE_BYTES = 1_000_000
+_CHAR_NAMES = {"\r": "CR", "\x0b": "垂直タブ", "\x0c": "改ページ", "\x1b": "ESC", "\x7f": "DEL",
+               "\x85": "NEL"}
+# What is_hidden(ch, controls_only=True) finds, as one pattern for a quick scan of the whole file.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def char_name(ch: str) -> str:
+    """「U+202E（RIGHT-TO-LEFT OVERRIDE）」: what a message calls an invisible character."""
+    return f"U+{ord(ch):04X}（{_CHAR_NAMES.get(ch) or unicodedata.name(ch, '制御文字')}）"
+
+
+def is_hidden(ch: str, *, controls_only: bool = False, allowed: str = "\t\n") -> bool:
+    """Control characters (but those `allowed`) and line separators; unless `controls_only`, also
+    invisible format characters (bidi controls, zero-width spaces) and lone surrogates."""
+    cat = unicodedata.category(ch)
+    if (cat == "Cc" and ch not in allowed) or cat in ("Zl", "Zp"):
+        return True
+    return not controls_only and cat in ("Cf", "Cs")
+
+
+def hidden_problem(rel: str, line: int, key: str, label: str, text: str, index: int) -> Problem:
+    """One invisible character, named by code point, with its column and how to remove it."""
+    ch = text[index]
+    if ch == "\r":
+        return Problem(rel, line, key, label, "改行コードが CR だけの行があります",
+                       "改行コードを LF（または CRLF）にして保存し直してください。")
+    if ch in "\u2028\u2029":
+        hint = "Unicode の行区切りの文字です。普通の改行に置き換えてください。"
+    elif ch in BIDI_CONTROLS:
+        hint = ("文字の向きを変える制御文字は、表示される文と実際の文を食い違わせることがあるため使えません"
+                "（Trojan Source）。その位置の文字を消してください。")
+    else:
+        hint = ("Word・Excel・Web ページから貼り付けると入ることがある、見えない文字です。"
+                "その位置の文字を消してください（VS Code では記号や枠で表示されます）。")
+    return Problem(rel, line, key, label,
+                   f"見えない文字 {char_name(ch)}があります（{index + 1}文字目）", hint)
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def decode(raw: bytes, rel: str) -> tuple[str | None, list[Problem]]:
     """Decode UTF-8 (a leading BOM is accepted); say so plainly for anything else."""
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -204,26 +314,47 @@ def decode(raw: bytes, rel: str) -> tuple[str | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         hint = "エディタで「UTF-8」を選んで保存し直してください。"
-        try:
-            raw.decode("cp932")
+        if _decodes(raw, "cp932"):
             hint = ("Shift_JIS（Windows の標準）で保存されているようです。" + hint
                     + "（コマンドなら: iconv -f CP932 -t UTF-8 元.md > 新.md）")
-        except UnicodeDecodeError:
-            pass
+        elif _decodes(pair := raw[exc.start:exc.start + 2], "cp932") and not pair.isascii():
+            hint = ("この行に Shift_JIS（Windows の標準）の文字が混ざっているようです（別のファイルから"
+                    "貼り付けた文字など）。この行を UTF-8 で書き直してください。")
         return None, [Problem(rel, line, "", "文字コード", "ファイルが UTF-8 ではありません", hint)]
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return None, [Problem(rel, line, "", "文字コード", "ファイルに NUL 文字（\\0）が含まれています",
                               "テキストエディタで保存し直してください。")]
-    return text.replace("\r\n", "\n"), []
+    text = text.replace("\r\n", "\n")
+    # Controls would break YAML's reader (or its line count) and the HTML: name each, file at once.
+    problems = []
+    for number, line in enumerate(text.split("\n") if _CONTROLS.search(text) else (), start=1):
+        index = next((i for i, ch in enumerate(line) if is_hidden(ch, controls_only=True)), None)
+        if index is not None:
+            problems.append(hidden_problem(rel, number, "", "文字", line, index))
+    if len(problems) > 10:
+        rest = len(problems) - 10
+        problems = [*problems[:10], Problem(rel, problems[10].line, "", "文字",
+                                            f"ほかに {rest}行にも見えない文字があります")]
+    return (None, problems) if problems else (text, [])
 
 
 def load_source(path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]:
     """Read one content file into a SourceFile, or the problems that prevent it."""
     try:
-        raw = path.read_bytes()
+        if not path.is_file():  # a folder or a pipe named *.md: opening a pipe would wait forever
+            return None, [Problem(rel, 0, "", "ファイル", "通常のファイルではありません",
+                                  "フォルダなどの名前が .md で終わっていないか確かめてください。")]
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         return None, [Problem(rel, 0, "", "ファイル", f"ファイルを読めません（{exc.strerror}）")]
+    if len(raw) > MAX_FILE_BYTES:
+        size = path.stat().st_size
+        return None, [Problem(rel, 0, "", "ファイル",
+                              f"ファイルが大きすぎます（{size:,}バイト。上限は {MAX_FILE_BYTES:,}バイト）",
+                              "1つのシートは普通 10 KB ほどです。表計算のデータや画像を貼り付けていないか、"
+                              "同じ内容を何度も貼っていないか確かめてください。")]
     text, problems = decode(raw, rel)
     if text is None:
         return None, problems

@@ -11,7 +11,14 @@ def make_markdown() -> MarkdownIt:
     # js-default keeps html=False, so <script> in a body is escaped, and its validateLink
     # refuses javascript:, vbscript:, file: and data: (non-image) URLs.
     md = MarkdownIt("js-default", {"html": False, "linkify": False, "typographer": False})
+    # No images: an image from another host would be fetched by every reader's browser (the site
+    # promises no outside requests; the CSP blocks it too). `![x](url)` stays a plain link.
+    md.disable("image")
+    # No data: links at all (js-default lets data:image/... through).
+    default_validate = md.validateLink
+    md.validateLink = lambda url: default_validate(url) and not url.strip().lower().startswith("data:")
     md.core.ruler.push("hyoka_shift_headings", _shift_headings)
+    md.core.ruler.push("hyoka_align_classes", _align_classes)
     return md
 
 
@@ -21,6 +28,16 @@ def _shift_headings(state) -> None:  # type: ignore[no-untyped-def]
         if token.type in ("heading_open", "heading_close"):
             level = int(token.tag[1:])
             token.tag = f"h{min(level + 1, 6)}"
+
+
+def _align_classes(state) -> None:  # type: ignore[no-untyped-def]
+    """Table column alignment as a class, not a style attribute (the CSP allows no inline styles)."""
+    for token in state.tokens:
+        if token.type in ("th_open", "td_open"):
+            style = token.attrGet("style")
+            if style and style.startswith("text-align:"):
+                del token.attrs["style"]
+                token.attrSet("class", f"hy-align-{style.removeprefix('text-align:')}")
 
 
 _MD = make_markdown()

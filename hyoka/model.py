@@ -181,6 +181,7 @@ class SiteConfig:
     choices: dict[str, Any]
     contact: dict[str, str | None] = field(default_factory=dict)
     year_format: str = "wareki"
+    synonyms: tuple[tuple[str, ...], ...] = ()  # search.synonyms: groups of words meaning the same
 
     def choice_list(self, dotted: str) -> tuple[str, ...] | None:
         """The list at `choices.<dotted>`, or None when the city defines none."""

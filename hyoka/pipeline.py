@@ -11,8 +11,9 @@ from .load import find_content, load_source
 from .model import Sheet, SiteConfig
 from .problems import Problem, ProblemsFound, sort_problems
 from .render import Page, render_site
+from .search import index_site, pagefind_executable
 from .validate import check_duplicates, validate_source
-from .write import check_output_dir, write_site
+from .write import check_output_dir, kill_point, write_site
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,20 @@ def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet]
     return sheets, problems
 
 
-def run(config: SiteConfig, *, strict: bool = False) -> BuildResult:
-    """Build the site; the previous output stays untouched unless every stage succeeds."""
+def run(config: SiteConfig, *, strict: bool = False, search: bool = True) -> BuildResult:
+    """Build the site; the previous output stays untouched unless every stage succeeds.
+
+    With `search`, Pagefind indexes the complete temp folder before it replaces the output.
+    """
     sheets, warnings = check(config, strict=strict)
+    kill_point("load")  # test hook (HYOKA_TEST_KILL_AT); the other stages' are in write.py
     check_output_dir(config.output_dir, config.root, config.content_dir)
     site = collect(sheets, config)
     pages: list[Page] = render_site(site, config.root / "templates")
-    count = write_site(pages, config.root / "assets", config.output_dir)
+    kill_point("render")
+    index = None
+    if search:
+        exe = pagefind_executable()  # fail before writing anything when the extended build is missing
+        index = lambda folder: index_site(folder, exe)  # noqa: E731
+    count = write_site(pages, config.root / "assets", config.output_dir, finalize=index)
     return BuildResult(site, count, warnings)

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
+from . import search
 from .collect import Site, summarize
 from .era import fiscal_year_label, short_wareki, wareki
 from .history import changes
@@ -192,6 +193,7 @@ def plan_pages(site: Site) -> list[PageJob]:
         for sheet in program.sheets:
             page(f"{sheet.url}index.html", "pages/sheet.html", deps, sheet=sheet, program=program,
                  years=_sheet_years(sheet))
+    page("search/index.html", "pages/search.html", ())
     # A host serves 404.html at any missing path, so its links must be absolute.
     page("404.html", "pages/404.html", (), root=urlsplit(cfg.base_url or "/").path or "/")
     return jobs
@@ -210,6 +212,7 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
     env.filters["href"] = href
     env.globals["changes"] = changes
     env.globals["SDG_NAMES"] = SDG_NAMES
+    env.globals["search_synonyms"] = lambda sheet: search.sheet_synonyms(sheet, cfg.synonyms)
     common = {"site": site, "config": cfg}
     base = _digest(templates_digest(templates), repr(cfg)) if cache is not None else ""
     all_sheets = _digest(*_sheets_deps(site.sheets)) if cache is not None else ""
@@ -256,7 +259,10 @@ def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
 
 def render_site(site: Site, templates: Path, cache: RenderCache | None = None) -> list[Page]:
     """Every page of the site, in a stable order."""
-    return render_pages(site, templates, plan_pages(site), cache)
+    from . import opendata  # imported here: opendata builds on Page and PageJob from this module
+    data = opendata.data_files(site)
+    pages = render_pages(site, templates, [*plan_pages(site), opendata.data_page_job(site, data)], cache)
+    return pages + data.pages + opendata.web_files(site, pages)
 
 
 def _sheet_years(sheet: Sheet) -> list[int]:

@@ -180,6 +180,13 @@ CONFIG = Field("config", "サイト設定", "object", "site_config.yaml: 市区�
               choices="_check_level", default="warning"),
     )),
     Field("choices", "選択肢", "map", "選択肢の一覧（種別、事業費の区分、評価の各項目）。", required=True),
+    Field("search", "検索", "object", "サイト内検索の設定。", fields=(
+        Field("synonyms", "同義語", "list",
+              "同じものを指す言葉の組の並び（例: [スマホ, スマートフォン]）。シートに組のどれかがあれば、"
+              "ほかの言葉でも見つかるようにします。",
+              item=Field("group", "同義語の組", "list", "同じものを指す言葉のリスト。",
+                         item=Field("word", "言葉", "str", "検索で使われる言葉。", max_length=100))),
+    )),
 ))
 
 CHECK_LEVELS = ("warning", "error", "off")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import posixpath
+import re
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +30,9 @@ from .render import RenderCache, render_site
 from .validate import check_duplicates, validate_source
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The published pages forbid inline scripts (templates/base.html); livereload injects one into
+# every page to reload it, so the preview serves pages without that meta element.
+_CSP_META = re.compile(rb'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
 
 
 @dataclass
@@ -139,9 +143,13 @@ class Preview:
                 ctype = mimetypes.guess_type(candidate)[0] or "application/octet-stream"
                 if ctype.startswith("text/") or ctype in ("application/json", "application/xml"):
                     ctype += "; charset=utf-8"
-                return self._respond(start_response, "200 OK", ctype, self.pages[candidate])
+                body = self.pages[candidate]
+                if ctype.startswith("text/html"):
+                    body = _CSP_META.sub(b"", body, count=1)
+                return self._respond(start_response, "200 OK", ctype, body)
         return self._respond(start_response, "404 Not Found", "text/html; charset=utf-8",
-                             self.pages.get("404.html", b"<!DOCTYPE html><title>404</title>"))
+                             _CSP_META.sub(b"", self.pages.get("404.html", b"<!DOCTYPE html><title>404</title>"),
+                                           count=1))
 
     @staticmethod
     def _respond(start_response: Callable[..., Any], status: str, ctype: str, body: bytes) -> list[bytes]:

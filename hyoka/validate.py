@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from .era import fiscal_year_label, parse_wareki_year, wareki
-from .load import MarkedDict, MarkedList
+from .load import MarkedDict, MarkedList, hidden_problem, is_hidden
 from .model import SourceRef, build_sheet
 from .problems import Problem
 from .schema import (
@@ -26,7 +26,15 @@ from .schema import (
 )
 
 _SLUG_RE = re.compile(SLUG_PATTERN)
+_WEB_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+_SLUG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 _NUMBERISH = re.compile(r"^[\s\d０-９,，.．▲△\-−ー+]+$")
+# 2024-04-01, 2024/4/1, 2024年4月1日, 令和6年4月1日: a date where a year (or a number) belongs.
+_DATEISH = re.compile(r"^\s*(?:\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?"
+                      r"|\D{1,4}\d{1,2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日)\s*$")
+_YAML11_BOOLS = frozenset({"yes", "no", "on", "off", "y", "n"})
+# Larger than any 千円 amount or count a sheet has; beyond it floats lose whole digits.
+NUMBER_MAX = 1e15
 
 BUILTIN_CHOICES: dict[str, Sequence[str]] = {
     "indicator_kind": tuple(INDICATOR_KINDS),
@@ -57,6 +65,8 @@ def _show(value: Any) -> str:
         return f"\"{short}\""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
     return str(value)
 
 
@@ -106,6 +116,11 @@ class Checker:
         close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
         hint = (f"「{close[0]}」の書き間違いではありませんか？" if close
                 else f"使えるキー: {', '.join(sorted(known))}")
+        if key == "<<":
+            hint = "<<（YAML のマージ）は使えません。キーをそれぞれ書いてください。"
+        if isinstance(key, int) and not isinstance(key, bool) and value.get(key) is None:
+            # {total: 2,281} is {total: 2, 281: null}: inside { } a comma separates items.
+            hint = "{ } の中ではカンマ（,）が区切りになります。数値は 2281 のようにカンマなしで書いてください。"
         self.problem(line, key_path, label or "項目", f"知らないキーです: {key}", hint)
 
     def year_map(self, f: Field, value: Any, path: str, label: str, line: int) -> dict[int, Any] | None:
@@ -131,8 +146,15 @@ class Checker:
         """A year key must be a 西暦 integer inside the sheet's range."""
         if isinstance(key, bool) or not isinstance(key, int):
             year = parse_wareki_year(key) if isinstance(key, str) else None
-            hint = (f"西暦の整数で書いてください（{key} → {year}）。" if year
-                    else "年度は西暦の整数で書いてください（例: 2024）。")
+            half = unicodedata.normalize("NFKC", key).strip() if isinstance(key, str) else ""
+            if year:
+                hint = f"西暦の整数で書いてください（{key} → {year}）。"
+            elif half.isascii() and half.isdigit():
+                hint = f"年度は半角数字で、引用符なしで書いてください（{key} → {half}）。"
+            elif isinstance(key, str) and _DATEISH.match(key):
+                hint = "日付ではなく、年度を西暦の整数で書いてください（例: 2024）。"
+            else:
+                hint = "年度は西暦の整数で書いてください（例: 2024）。"
             self.problem(line, path, label, f"年度が西暦の整数ではありません: {_show(key)}", hint)
             return None
         if self.year_range and not (self.year_range[0] <= key <= self.year_range[1]):
@@ -159,6 +181,10 @@ class Checker:
                 sub = Field(f.key, f.label, "object", f.help, fields=f.fields)
                 out.append(self.object(sub, item, item_path, self.item_label(f, item, i), item_line))
             elif f.item is not None:
+                if item is None or (isinstance(item, str) and not item.strip()):
+                    self.problem(item_line, item_path, label, "リストの中に空の値があります",
+                                 "空の値を消してください（[9, , 11] や [9, null] ではなく [9, 11]）。")
+                    continue
                 out.append(self.value(f.item, item, item_path, f"{label}", item_line, present=True))
         return out
 
@@ -167,6 +193,7 @@ class Checker:
         if isinstance(item, dict):
             kind, name = item.get("kind"), item.get("name")
             if isinstance(kind, str) and kind in INDICATOR_KINDS and isinstance(name, str) and name:
+                name = "".join(ch for ch in name if not is_hidden(ch))  # the label names it visibly
                 return f"{INDICATOR_KINDS[kind]}「{name}」"
         return f"{f.label}{index + 1}"
 
@@ -198,7 +225,12 @@ class Checker:
             return self.number(f, value, path, label, line)
         if f.kind == "bool":
             if not isinstance(value, bool):
-                self.wrong_type(f, value, path, label, line, "true または false")
+                if isinstance(value, str) and value.strip().lower() in _YAML11_BOOLS:
+                    # YAML 1.1 read yes/no as booleans; sheets use YAML 1.2, where only true/false are.
+                    self.problem(line, path, label, f"true または false で書いてください: {_show(value)}",
+                                 "はいは true、いいえは false と書きます（yes・no・on・off は使えません）。")
+                else:
+                    self.wrong_type(f, value, path, label, line, "true または false")
                 return None
             return value
         raise AssertionError(f"unknown field kind {f.kind}")  # pragma: no cover
@@ -210,15 +242,39 @@ class Checker:
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 hint = f"文字列として書くには \"{value}\" のように引用符で囲んでください。"
             elif isinstance(value, bool):
-                hint = "yes/no/on/off は真偽値になります。文字列なら引用符で囲んでください。"
+                text = "true" if value else "false"
+                hint = f"true と false は真偽値になります。文字として書くには \"{text}\" のように引用符で囲んでください。"
+            elif isinstance(value, (dict, list)):
+                hint = "値の中に「: 」や「- 」、[ ] { } があるときは、値全体を \"...\" で囲んでください。"
             self.problem(line, path, label, f"文字列ではありません（{_type_name(value)}）: {_show(value)}", hint)
+            return None
+        # "\r\n" written as an escape inside "..." is a line break (CSV cells from Excel have them).
+        index = next((i for i, ch in enumerate(value) if is_hidden(ch, allowed="\t\n\r")), None)
+        if index is not None:
+            hidden = hidden_problem(self.rel, self.first_line + line, path, label, value, index)
+            self.problems.append(hidden)
             return None
         if f.max_length and len(value) > f.max_length:
             self.problem(line, path, label,
-                         f"長すぎます（{len(value)}文字。上限は{f.max_length}文字）")
+                         f"長すぎます（{len(value)}文字。上限は{f.max_length}文字）",
+                         "要点を短くまとめてください。詳しい説明は本文（--- の後の Markdown）に書けます。")
+            return None
+        if f.key in ("url", "base_url") and not _WEB_URL.match(value):
+            # It becomes a link on every page: javascript: or data: there would run when clicked.
+            self.problem(line, path, label, f"http:// または https:// で始まる URL ではありません: {_show(value)}",
+                         "例: https://www.city.example.jp/")
             return None
         if f.kind == "slug" and not _SLUG_RE.match(value):
-            self.problem(line, path, label, f"id に使えない文字があります: {_show(value)}",
+            bad = next((i for i, ch in enumerate(value) if ch not in _SLUG_CHARS), None)
+            if bad is None:
+                self.problem(line, path, label, f"id の形が正しくありません: {_show(value)}",
+                             "ハイフンは英数字の間にだけ書けます（先頭・末尾や2つ続けては書けません）。")
+                return None
+            ch = value[bad]
+            # 「о」 may be Cyrillic: name the code point of anything outside ASCII.
+            which = f"「{ch}」" + ("" if ch.isascii() else f" U+{ord(ch):04X}")
+            self.problem(line, path, label,
+                         f"id に使えない文字があります: {_show(value)}（{bad + 1}文字目の{which}）",
                          "半角英小文字・数字・ハイフンで書いてください（例: smartphone-subsidy）。")
             return None
         if f.kind == "choice" and f.choices:
@@ -243,6 +299,10 @@ class Checker:
             self.problem(line, path, label, f"有限の数値ではありません: {_show(value)}",
                          "空欄にするときは null と書いてください。")
             return None
+        if abs(value) > NUMBER_MAX:
+            self.problem(line, path, label, f"数値が大きすぎます: {value:.6g}",
+                         "桁を確かめてください（書ける数値は ±1,000兆 まで。金額の単位は千円です）。")
+            return None
         if f.kind == "year" and not (YEAR_MIN <= value <= YEAR_MAX):
             self.problem(line, path, label, f"西暦の年度として正しくありません: {value}",
                          "西暦の4桁で書いてください（例: 2025）。")
@@ -266,10 +326,17 @@ class Checker:
             year = parse_wareki_year(value) if f.kind == "year" else None
             if year:
                 hint = f"西暦の整数で書いてください（{value} → {year}）。"
+            elif _DATEISH.match(value):
+                hint = ("日付ではなく、年度を西暦の整数で書いてください（例: 2024）。" if f.kind == "year"
+                        else "日付は書けません。数値だけを書いてください。")
             elif _NUMBERISH.match(value):
                 hint = (f"数値は引用符・カンマ・全角数字なしで書きます（例: {norm}）。"
                         if re.fullmatch(r"-?\d+(\.\d+)?", norm) else
                         "数値は引用符・カンマ・全角数字なしで、負の値は - で書きます。")
+            elif f.kind == "year":
+                hint = "西暦の整数で書いてください（例: 2025）。"
+            elif f.unit:
+                hint = f"数値だけを書いてください（この項目の単位は{f.unit}と決まっています）。空欄は null です。"
             else:
                 hint = "数値だけを書いてください（単位は unit に書きます）。空欄は null です。"
         elif isinstance(value, float) and want_int:
@@ -303,6 +370,11 @@ def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
     line_of = data.line_of
     if clean is not None:
         _check_sheet(checker, clean, data, src, config)
+    for number, text in enumerate(src.body.split("\n")):
+        index = next((i for i, ch in enumerate(text) if is_hidden(ch)), None)
+        if index is not None:
+            checker.problems.append(hidden_problem(src.rel, src.body_first_line + number, "body", "本文",
+                                                   text, index))
     problems = checker.problems
     if clean is None or any(p.is_error for p in problems):
         return None, problems
@@ -344,7 +416,14 @@ def _check_sheet(c: Checker, clean: dict[str, Any], data: MarkedDict, src: Any, 
                          f"（= {_n(round(staff * unit, 2))}）",
                          "人件費単価は site_config.yaml の personnel_unit_cost です。")
     stem = src.path.stem
-    if clean.get("id") and stem != clean["id"]:
+    if not _SLUG_RE.match(stem):
+        # Spaces, capitals and Japanese in file names trip git and shells on Windows and macOS.
+        fix = (f"ファイル名を {clean['id']}.md にしてください。" if clean.get("id")
+               else "ファイル名は id と同じ名前（例: smartphone-subsidy.md）にしてください。")
+        c.problem(data.line_of("id"), "id", "事業ID",
+                  f"ファイル名（{src.path.name}）が id の形（半角英小文字・数字・ハイフン）ではありません",
+                  fix)
+    elif clean.get("id") and stem != clean["id"]:
         c.problem(data.line_of("id"), "id", "事業ID",
                   f"ファイル名（{stem}.md）と id（{clean['id']}）が違います",
                   f"ファイル名を {clean['id']}.md にするとわかりやすくなります。", "warning")

@@ -24,7 +24,7 @@ def build_fixture_site(tmp: Path) -> Path:
     files = {p.relative_to(SITE).as_posix(): p.read_bytes() for p in sorted((SITE / "content").rglob("*.md"))}
     config = make_project(tmp, files, config_file=SITE / "site_config.yaml")
     out = tmp / "_site"
-    run(replace(config, output_dir=out))
+    run(replace(config, output_dir=out), search=False)
     return out
 
 

@@ -32,7 +32,7 @@ def leftovers(config) -> list[Path]:
 
 def test_build_writes_pages(project) -> None:
     config = project({"content/2025/good-sheet.md": GOOD})
-    result = run(config)
+    result = run(config, search=False)
     out = config.output_dir
     assert result.warnings == []
     page = (out / "sheets/good-sheet/2025/index.html").read_text(encoding="utf-8")
@@ -45,13 +45,13 @@ def test_build_writes_pages(project) -> None:
 
 def test_failed_build_leaves_previous_output_untouched(project) -> None:
     config = project({"content/2025/good-sheet.md": GOOD})
-    run(config)
+    run(config, search=False)
     before = tree_digest(config.output_dir)
     sheet = config.content_dir / "2025" / "good-sheet.md"
     sheet.write_text(GOOD.replace("title: スマートフォン", "title: 変更後"), encoding="utf-8")
     (config.content_dir / "2025" / "cost-string-comma.md").write_text(BAD, encoding="utf-8")
     with pytest.raises(ProblemsFound) as exc:
-        run(config)
+        run(config, search=False)
     assert [p.key for p in exc.value.problems] == ["costs.2024.total"]
     assert tree_digest(config.output_dir) == before
     assert leftovers(config) == []
@@ -59,7 +59,7 @@ def test_failed_build_leaves_previous_output_untouched(project) -> None:
 
 def test_write_failure_leaves_previous_output(project, monkeypatch) -> None:
     config = project({"content/2025/good-sheet.md": GOOD})
-    run(config)
+    run(config, search=False)
     before = tree_digest(config.output_dir)
 
     def disk_full(*args, **kwargs):
@@ -67,7 +67,7 @@ def test_write_failure_leaves_previous_output(project, monkeypatch) -> None:
 
     monkeypatch.setattr("hyoka.write.Path.write_text", disk_full)
     with pytest.raises(BuildError) as exc:
-        run(config)
+        run(config, search=False)
     assert "ディスクの空きがありません" in exc.value.message
     assert tree_digest(config.output_dir) == before
     assert leftovers(config) == []
@@ -75,21 +75,21 @@ def test_write_failure_leaves_previous_output(project, monkeypatch) -> None:
 
 def test_strict_makes_warnings_fail(project) -> None:
     config = project({"content/2025/good-sheet.md": GOOD.replace("total: 2281,", "total: 2381,")})
-    assert len(run(config).warnings) == 1
+    assert len(run(config, search=False).warnings) == 1
     with pytest.raises(ProblemsFound):
-        run(config, strict=True)
+        run(config, strict=True, search=False)
 
 
 def test_output_dir_cannot_be_project(project) -> None:
     config = project({"content/2025/good-sheet.md": GOOD})
     with pytest.raises(BuildError):
-        run(replace(config, output_dir=config.root))
+        run(replace(config, output_dir=config.root), search=False)
 
 
 def test_raw_html_in_body_is_escaped(project) -> None:
     body = GOOD + "\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n"
     config = project({"content/2025/good-sheet.md": body})
-    run(config)
+    run(config, search=False)
     page = (config.output_dir / "sheets/good-sheet/2025/index.html").read_text(encoding="utf-8")
     assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
     assert 'href="javascript:' not in page
@@ -98,7 +98,7 @@ def test_raw_html_in_body_is_escaped(project) -> None:
 def test_cli_exit_codes_and_messages(project, capsys, monkeypatch) -> None:
     config = project({"content/2025/cost-string-comma.md": BAD})
     monkeypatch.setattr("hyoka.cli.ROOT", config.root)
-    assert main(["build"]) == 1
+    assert main(["build", "--no-search"]) == 1
     err = capsys.readouterr().err
     assert ('content/2025/cost-string-comma.md:28: costs.2024.total（事業費・令和6年度・総事業費）: '
             '数値ではありません: "2,281"') in err
@@ -108,7 +108,7 @@ def test_cli_exit_codes_and_messages(project, capsys, monkeypatch) -> None:
     (config.content_dir / "2025" / "cost-string-comma.md").unlink()
     (config.content_dir / "2025" / "good-sheet.md").write_text(GOOD, encoding="utf-8")
     assert main(["check", "-q"]) == 0
-    assert main(["-q", "build"]) == 0
+    assert main(["-q", "build", "--no-search"]) == 0
     assert (config.output_dir / "index.html").is_file()
 
 
@@ -116,7 +116,7 @@ def test_cli_broken_config(project, capsys, monkeypatch) -> None:
     config = project({"content/2025/good-sheet.md": GOOD})
     (config.root / "site_config.yaml").write_text("city: [\n", encoding="utf-8")
     monkeypatch.setattr("hyoka.cli.ROOT", config.root)
-    assert main(["build"]) == 1
+    assert main(["build", "--no-search"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("site_config.yaml:2: YAML の書き方に誤りがあります")
     assert "Traceback" not in err

@@ -397,7 +397,7 @@ class _Ids(HTMLParser):
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, config) -> Path:
     out = tmp_path_factory.mktemp("site") / "_site"
-    run(replace(config, output_dir=out))
+    run(replace(config, output_dir=out), search=False)
     return out
 
 

@@ -66,3 +66,18 @@ def test_link_check_of_the_real_site_is_clean(config) -> None:
     sheets, _ = load_and_validate(config)
     pages = render_site(collect(sheets, config), ROOT / "templates")
     assert check_links(pages, ROOT / "assets") == []
+
+
+def test_check_named_files_only(project, monkeypatch, capsys) -> None:
+    other = (ROOT / "content/2025/website.md").read_text(encoding="utf-8")
+    config = project({"content/2025/ai-rpa.md": SHEET, "content/2025/website.md": other.replace("total: 2969,", "total: x,")})
+    monkeypatch.setattr("hyoka.cli.ROOT", config.root)
+    # website.md is broken, but only ai-rpa.md is named (a commit that changes only it).
+    assert main(["check", str(config.content_dir / "2025/ai-rpa.md")]) == 0
+    assert main(["check", str(config.content_dir / "2025/website.md")]) == 1
+    # A named new file whose id is already taken in the same year.
+    clash = config.content_dir / "2025/copy.md"
+    clash.write_text(SHEET, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["check", str(clash)]) == 1
+    assert "id「ai-rpa」は令和7年度の content/2025/ai-rpa.md でも使われています" in capsys.readouterr().err

@@ -32,7 +32,7 @@ def built(tmp_path_factory, config):
     """The bundled site, built once into a temp folder."""
     from dataclasses import replace
     out = tmp_path_factory.mktemp("site") / "_site"
-    run(replace(config, output_dir=out))
+    run(replace(config, output_dir=out), search=False)
     return out
 
 

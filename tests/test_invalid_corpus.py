@@ -34,7 +34,7 @@ def test_corpus_case(case: Path, tmp_path: Path) -> None:
 
 
 def test_corpus_is_large_enough() -> None:
-    assert len(CASES) >= 15
+    assert len(CASES) >= 40
     for case in CASES:
         expected = (case.with_suffix(".expected") if case.is_file() else CORPUS / f"{case.name}.expected")
         assert expected.read_text(encoding="utf-8").strip(), f"{case.name}: no expected message"

@@ -1,0 +1,754 @@
+"""Open data beside the pages: CSV and JSON downloads, the /data/ page, Atom feed, sitemap, robots.txt.
+
+Everything here is a pure function returning text (or Page objects), so the same input gives
+byte-identical files. The CSV columns are derived from hyoka/schema.py: every sheet field has a
+column, documented on the /data/ page with its 和名 and help. `read_csv_folder` reads the three
+CSV files back into front-matter data for `python build.py import-csv`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .collect import Site
+from .dump import dump_sheet
+from .era import parse_wareki_year, wareki
+from .jsonschema import sheet_schema
+from .model import Sheet, SiteConfig
+from .problems import Problem, ProblemsFound
+from .render import Page, PageJob, href
+from .schema import SDG_NAMES, SHEET, YEAR_MAX, YEAR_MIN, Field, walk
+from .validate import BUILTIN_CHOICES
+
+DATA_DIR = "data/"
+DATA_PAGE = "data/index.html"
+SHEET_JSON = "sheet.json"  # beside each sheet page: sheets/<id>/<year>/sheet.json
+ATOM_NS = "http://www.w3.org/2005/Atom"
+SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+BOM = "\ufeff"
+# Derived cells (和暦, labels, achievement) that import-csv ignores: they are computed from the others.
+ACHIEVEMENT_LABELS = {"achieved": "達成", "not_achieved": "未達成", "no_actual": "実績なし",
+                      "no_target": "目標なし"}
+_SITE_CONFIG_NOTE = re.compile(r"（[^（）]*site_config\.yaml[^（）]*）")
+_INT_RE = re.compile(r"^-?\d+$")
+_FLOAT_RE = re.compile(r"^-?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?$")
+
+
+# ---------------------------------------------------------------------------------------------
+# columns
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: header, 和名, 説明 and how its cells are read."""
+
+    name: str
+    label: str
+    help: str
+    kind: str  # a schema Kind, or "flag" (1/0) and "label" (text computed from other cells)
+    unit: str | None = None
+    derived: bool = False  # computed from other columns; import-csv does not read it
+    field: Field | None = None  # the schema field a cell is parsed as
+
+    @property
+    def type_text(self) -> str:
+        """型・単位 as the /data/ page shows it."""
+        text = {
+            "year": "整数（西暦の年度）", "int": "整数", "number": "数値", "bool": "true / false",
+            "flag": "1 / 0", "slug": "文字列（半角英小文字・数字・-）", "choice": "文字列（選択肢）",
+            "text": "文字列（改行を含むことがあります）", "markdown": "文字列（Markdown、改行を含みます）",
+        }.get(self.kind, "文字列")
+        return f"{text}、単位: {self.unit}" if self.unit else text
+
+
+@dataclass(frozen=True)
+class Table:
+    """One CSV file and its columns."""
+
+    name: str  # file name under data/
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def header(self) -> list[str]:
+        """The first row of the file."""
+        return [c.name for c in self.columns]
+
+
+def _help(f: Field, config: SiteConfig) -> str:
+    """A field's help for readers of the data: choices spelled out, no editor instructions."""
+    # "null" is how a content file writes an empty value; in a CSV cell it is simply empty.
+    text = _SITE_CONFIG_NOTE.sub("", f.help).replace("は null（", "はデータなし（")
+    if f.kind == "choice" and f.choices and f.choices != "indicator_kind":  # that help names both values
+        allowed = BUILTIN_CHOICES.get(f.choices) or config.choice_list(f.choices) or ()
+        if allowed:
+            text += f"値: {'、'.join(allowed)}。"
+    if f.key == "personnel":
+        text += f"人件費単価は{config.personnel_unit_cost:,}千円。"
+    return text
+
+
+def _column(name: str, f: Field, config: SiteConfig, label: str | None = None) -> Column:
+    return Column(name, label or f.label, _help(f, config), f.kind, f.unit, field=f)
+
+
+def _wareki_column(name: str, of: str) -> Column:
+    return Column(f"{name}_wareki", f"{of}（和暦）", f"{of}の和暦表記（例: 令和6年度）。参考のための列です。",
+                  "label", derived=True)
+
+
+def _sheet_key_columns(config: SiteConfig) -> list[Column]:
+    """id and evaluation_year: together they name one sheet (and its page) in every file."""
+    id_f, year_f = SHEET.child("id"), SHEET.child("evaluation_year")
+    assert id_f is not None and year_f is not None
+    return [_column("id", id_f, config), _column("evaluation_year", year_f, config)]
+
+
+def _title_column() -> Column:
+    return Column("title", "事務事業名", "事務事業の名称（sheets.csv と同じ。参考のための列です）。", "label",
+                  derived=True)
+
+
+def sheet_table(config: SiteConfig) -> Table:
+    """sheets.csv: one row per sheet, one column per field (indicators and costs aside)."""
+    labels: dict[str, str] = {}
+    columns: list[Column] = []
+    for path, f in walk(SHEET):
+        top = path.split(".")[0].split("[")[0]
+        if top in ("indicators", "costs"):
+            continue
+        parent = path.rsplit(".", 1)[0] if "." in path else ""
+        # 「担当組織・部局」「今後の必要性・評価」: the evaluation group itself adds nothing.
+        label = f"{labels[parent]}・{f.label}" if parent in labels and parent != "evaluation" else f.label
+        labels[path] = label
+        if f.kind == "object":
+            continue
+        if path == "sdgs":
+            columns += [Column(f"sdgs.{n}", f"SDGs目標・ゴール{n}（{name}）",
+                               f"1: ゴール{n}に関連する、0: 関連しない。SDGs目標が書かれていないシートは空欄。",
+                               "flag") for n, name in SDG_NAMES.items()]
+            continue
+        column = _column(path, f, config, label)
+        if f.kind == "year":
+            columns += [replace(column, help=column.help + "和暦は隣の列にあります。"),
+                        _wareki_column(path, f.label)]
+        else:
+            columns.append(column)
+    columns.append(Column("body", "本文", "シートの本文（Markdown）: 現状の課題、今後の取組み。", "markdown"))
+    columns.append(Column("url", "ページのURL", "このシートのページのURL（事業ID と評価年度から決まり、変わりません）。",
+                          "label", derived=True))
+    return Table("sheets.csv", "事務事業評価シート", "1行が1つのシート（1事業・1評価年度）です。", tuple(columns))
+
+
+def indicator_table(config: SiteConfig) -> Table:
+    """indicators.csv: one row per indicator × fiscal year."""
+    ind = SHEET.child("indicators")
+    assert ind is not None
+    f = {sub.key: sub for sub in ind.fields}
+    values = f["values"]
+    target, actual = values.child("target"), values.child("actual")
+    assert target is not None and actual is not None
+    columns = [
+        *_sheet_key_columns(config), _title_column(),
+        Column("indicator_no", "指標の番号", "シートの中での指標の順番（1から）。同じ指標の年度ごとの行は同じ番号です。",
+               "int"),
+        _column("kind", f["kind"], config),
+        Column("kind_label", "指標の種類（和名）", "活動指標または成果指標（参考のための列です）。", "label",
+               derived=True),
+        _column("name", f["name"], config),
+        _column("description", f["description"], config, "指標の説明"),
+        _column("unit", f["unit"], config),
+        _column("lower_is_better", f["lower_is_better"], config),
+        Column("fiscal_year", "年度", "目標・実績の年度（西暦）。年度ごとの値がない指標は空欄の1行です。和暦は隣の列にあります。",
+               "year"),
+        _wareki_column("fiscal_year", "年度"),
+        _column("target", target, config),
+        _column("actual", actual, config),
+        Column("achievement", "達成状況",
+               "実績と目標の比較: 達成・未達成・実績なし・目標なし。少ないほど良い指標は、実績が目標以下で達成です"
+               "（参考のための列です）。", "label", derived=True),
+    ]
+    return Table("indicators.csv", "指標", "1行が1つの指標の1年度分（目標と実績）です。", tuple(columns))
+
+
+def cost_table(config: SiteConfig) -> Table:
+    """costs.csv: one row per sheet × fiscal year (each year has one kind: 決算・予算・予定)."""
+    costs = SHEET.child("costs")
+    assert costs is not None
+    columns = [
+        *_sheet_key_columns(config), _title_column(),
+        Column("fiscal_year", "年度", "事業費の年度（西暦）。和暦は隣の列にあります。", "year"),
+        _wareki_column("fiscal_year", "年度"),
+        *(_column(sub.key, sub, config) for sub in costs.fields),
+    ]
+    return Table("costs.csv", "事業費", "1行が1つのシートの1年度分の事業費と職員数です（区分: 決算・予算・予定）。",
+                 tuple(columns))
+
+
+def tables(config: SiteConfig) -> tuple[Table, Table, Table]:
+    """The three CSV files, in the order the /data/ page lists them."""
+    return sheet_table(config), indicator_table(config), cost_table(config)
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def cell(value: Any) -> str:
+    """One value as CSV text; None (no data) is an empty cell, never 0."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)  # shortest text that reads back to the same float
+    return str(value)
+
+
+def csv_text(table: Table, rows: Iterable[dict[str, Any]]) -> str:
+    """UTF-8 text with a BOM and CRLF line ends, so Excel on Japanese Windows opens it correctly."""
+    buf = io.StringIO(newline="")
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(table.header)
+    for row in rows:
+        writer.writerow([cell(row.get(c.name)) for c in table.columns])
+    return BOM + buf.getvalue()
+
+
+def _ordered(sheets: Iterable[Sheet]) -> list[Sheet]:
+    """Program id, then evaluation year: one program's history stays together."""
+    return sorted(sheets, key=lambda s: (s.id, s.evaluation_year))
+
+
+def _get(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def sheet_rows(table: Table, sheets: Iterable[Sheet], base_url: str | None) -> list[dict[str, Any]]:
+    """Rows of sheets.csv."""
+    rows = []
+    for s in _ordered(sheets):
+        row: dict[str, Any] = {}
+        for c in table.columns:
+            if c.kind == "flag":
+                goal = int(c.name.split(".")[1])
+                row[c.name] = None if s.data.get("sdgs") is None else int(goal in s.data["sdgs"])
+            elif c.name.endswith("_wareki"):
+                row[c.name] = wareki(_get(s.data, c.name.removesuffix("_wareki")))
+            elif c.name == "body":
+                row[c.name] = s.body.strip("\n")
+            elif c.name == "url":
+                row[c.name] = (base_url or "") + href(s.url)
+            else:
+                row[c.name] = _get(s.data, c.name)
+        rows.append(row)
+    return rows
+
+
+def indicator_rows(sheets: Iterable[Sheet]) -> list[dict[str, Any]]:
+    """Rows of indicators.csv (an indicator without yearly values still gets one row)."""
+    rows = []
+    for s in _ordered(sheets):
+        for no, (ind, raw) in enumerate(zip(s.indicators, s.data.get("indicators") or [], strict=True), 1):
+            base = {"id": s.id, "evaluation_year": s.evaluation_year, "title": s.title, "indicator_no": no,
+                    "kind": ind.kind, "kind_label": ind.kind_label, "name": ind.name,
+                    "description": ind.description, "unit": ind.unit,
+                    "lower_is_better": raw.get("lower_is_better")}
+            if not ind.values:
+                rows.append(base)
+            for v in ind.values:
+                rows.append({**base, "fiscal_year": v.year, "fiscal_year_wareki": wareki(v.year),
+                             "target": v.target, "actual": v.actual,
+                             "achievement": ACHIEVEMENT_LABELS[ind.achievement(v.year)]})
+    return rows
+
+
+def cost_rows(sheets: Iterable[Sheet]) -> list[dict[str, Any]]:
+    """Rows of costs.csv."""
+    rows = []
+    for s in _ordered(sheets):
+        for year, col in (s.data.get("costs") or {}).items():
+            rows.append({"id": s.id, "evaluation_year": s.evaluation_year, "title": s.title,
+                         "fiscal_year": year, "fiscal_year_wareki": wareki(year), **col})
+    return rows
+
+
+def _jsonable(value: Any) -> Any:
+    """Front-matter data as JSON: year keys become strings, everything else stays as it is."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def sheet_record(sheet: Sheet) -> dict[str, Any]:
+    """One sheet as JSON: the front matter's keys and values, plus `body` (Markdown)."""
+    return {**_jsonable(sheet.data), "body": sheet.body.strip("\n")}
+
+
+def json_text(value: Any) -> str:
+    """Stable, readable JSON (key order is the schema's, the order people read a sheet)."""
+    return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+
+
+def published_schema(config: SiteConfig) -> dict[str, Any]:
+    """The editors' JSON Schema of the front matter, extended with `body`: it validates sheet.json."""
+    schema = sheet_schema(config)
+    base = site_url(config)
+    if base:
+        schema["$id"] = f"{base}{DATA_DIR}sheet.schema.json"
+    else:
+        schema.pop("$id", None)  # the editors' placeholder host is no address of this site
+    schema["title"] = "事務事業評価シート（JSON）"
+    schema["properties"] = {**schema["properties"],
+                            "body": {"title": "本文", "description": "本文（Markdown）: 現状の課題、今後の取組み。",
+                                     "type": "string"}}
+    schema["required"] = [*schema.get("required", []), "body"]
+    return schema
+
+
+# ---------------------------------------------------------------------------------------------
+# feed, sitemap, robots.txt
+
+
+def site_url(config: SiteConfig) -> str | None:
+    """base_url ending in "/", or None when the site's address is not configured."""
+    base = (config.base_url or "").strip()
+    return base.rstrip("/") + "/" if base else None
+
+
+def page_url(path: str) -> str:
+    """Site-relative URL of an output file: "x/index.html" → "x/", "index.html" → ""."""
+    return path[: -len("index.html")] if path == "index.html" or path.endswith("/index.html") else path
+
+
+def _entry_date(year: int) -> str:
+    """An entry's date, from the data alone: 1 April (JST) of its evaluation year, the fiscal year's start."""
+    return f"{year:04d}-04-01T00:00:00+09:00"
+
+
+def build_time() -> str | None:
+    """SOURCE_DATE_EPOCH as an RFC 3339 date, when set (reproducible builds say when they were made)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch.isdigit():
+        return None
+    return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _xml(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def atom_feed(site: Site, base: str) -> str:
+    """Atom 1.0: one entry per sheet, newest evaluation year first; ids are the permanent page URLs."""
+    cfg = site.config
+    feed = ET.Element("feed", {"xmlns": ATOM_NS, "{http://www.w3.org/XML/1998/namespace}lang": "ja"})
+    ET.SubElement(feed, "id").text = f"{base}feed.xml"
+    ET.SubElement(feed, "title").text = cfg.site_title
+    if cfg.description:
+        ET.SubElement(feed, "subtitle").text = cfg.description
+    ET.SubElement(feed, "link", rel="self", type="application/atom+xml", href=f"{base}feed.xml")
+    ET.SubElement(feed, "link", rel="alternate", type="text/html", href=base)
+    dates = [_entry_date(s.evaluation_year) for s in site.sheets]
+    ET.SubElement(feed, "updated").text = build_time() or max(dates, default=_entry_date(YEAR_MIN))
+    author = ET.SubElement(feed, "author")
+    ET.SubElement(author, "name").text = cfg.contact.get("name") or cfg.city
+    if cfg.contact.get("url"):
+        ET.SubElement(author, "uri").text = cfg.contact["url"]
+    for s in site.sheets:
+        url = base + href(s.url)
+        entry = ET.SubElement(feed, "entry")
+        ET.SubElement(entry, "id").text = url
+        ET.SubElement(entry, "title").text = f"{s.title}（{wareki(s.evaluation_year)}評価）"
+        ET.SubElement(entry, "link", rel="alternate", type="text/html", href=url)
+        ET.SubElement(entry, "updated").text = _entry_date(s.evaluation_year)
+        ET.SubElement(entry, "category", term=str(s.evaluation_year), label=f"{wareki(s.evaluation_year)}評価")
+        summary = " ".join(p for p in (s.purpose, s.direction and f"事業の方針: {s.direction}") if p)
+        ET.SubElement(entry, "summary").text = summary or s.title
+    return _xml(feed)
+
+
+def sitemap(paths: Iterable[str], base: str) -> str:
+    """sitemaps.org 0.9: every HTML page but 404.html, as absolute URLs (no lastmod: no timestamps)."""
+    urlset = ET.Element("urlset", xmlns=SITEMAP_NS)
+    for path in sorted(p for p in paths if p.endswith(".html") and p != "404.html"):
+        ET.SubElement(ET.SubElement(urlset, "url"), "loc").text = base + href(page_url(path))
+    return _xml(urlset)
+
+
+def robots_txt(base: str | None) -> str:
+    """Crawlers may read everything; the sitemap's address when the site's address is known."""
+    lines = ["User-agent: *", "Disallow:"]
+    if base:
+        lines += ["", f"Sitemap: {base}sitemap.xml"]
+    else:
+        lines += ["", "# base_url（site_config.yaml）がないため、sitemap.xml は作っていません。"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# pages
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file listed on the /data/ page."""
+
+    path: str
+    title: str
+    description: str
+    rows: int | None
+    size: str
+    table: Table | None = None
+
+
+def _size(text: str) -> str:
+    n = len(text.encode("utf-8"))
+    return f"{n:,}バイト" if n < 1024 else f"{n / 1024:,.1f}KB"
+
+
+@dataclass(frozen=True)
+class DataFiles:
+    """The downloads as output files, and what the /data/ page says about them."""
+
+    pages: list[Page]
+    downloads: list[Download]
+
+
+def data_files(site: Site) -> DataFiles:
+    """data/*.csv, data/sheets.json, data/sheet.schema.json and each sheet's sheet.json."""
+    cfg = site.config
+    base = site_url(cfg)
+    sheets_t, indicators_t, costs_t = tables(cfg)
+    csvs = [(sheets_t, sheet_rows(sheets_t, site.sheets, base)), (indicators_t, indicator_rows(site.sheets)),
+            (costs_t, cost_rows(site.sheets))]
+    records = [sheet_record(s) for s in _ordered(site.sheets)]
+    pages: list[Page] = []
+    downloads: list[Download] = []
+    for table, rows in csvs:
+        text = csv_text(table, rows)
+        pages.append(Page(DATA_DIR + table.name, text))
+        downloads.append(Download(DATA_DIR + table.name, f"{table.title}（CSV）", table.description, len(rows),
+                                  _size(text), table))
+    all_json = json_text(records)
+    schema_json = json_text(published_schema(cfg))
+    pages += [Page(f"{DATA_DIR}sheets.json", all_json), Page(f"{DATA_DIR}sheet.schema.json", schema_json)]
+    downloads += [
+        Download(f"{DATA_DIR}sheets.json", "全シート（JSON）",
+                 "全シートの配列です。各要素はシートのファイルの項目（キー）と同じで、本文（body）を加えています。",
+                 len(records), _size(all_json)),
+        Download(f"{DATA_DIR}sheet.schema.json", "JSON Schema",
+                 "sheets.json の各要素と、各シートの sheet.json の形式（JSON Schema draft-07）です。", None,
+                 _size(schema_json)),
+    ]
+    pages += [Page(f"{s.url}{SHEET_JSON}", json_text(sheet_record(s))) for s in _ordered(site.sheets)]
+    return DataFiles(pages, downloads)
+
+
+def data_page_job(site: Site, files: DataFiles) -> PageJob:
+    """The /data/ page; it shows every file's size, so any change renders it again (deps None)."""
+    example = _ordered(site.sheets)[0] if site.sheets else None
+    return PageJob(DATA_PAGE, "pages/data.html", {"downloads": files.downloads, "example": example,
+                                                  "sheet_json": SHEET_JSON,
+                                                  "has_feed": site_url(site.config) is not None})
+
+
+def web_files(site: Site, pages: Sequence[Page]) -> list[Page]:
+    """robots.txt, and with base_url the Atom feed and the sitemap of every HTML page in `pages`."""
+    base = site_url(site.config)
+    out = []
+    if base:
+        out += [Page("feed.xml", atom_feed(site, base)), Page("sitemap.xml", sitemap((p.path for p in pages), base))]
+    out.append(Page("robots.txt", robots_txt(base)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# reading the CSV files back (python build.py import-csv)
+
+
+@dataclass(frozen=True)
+class CsvSheet:
+    """One sheet read from the CSV files: front-matter data in the schema's order, and its body."""
+
+    data: dict[str, Any]
+    body: str
+    line: int  # its row in sheets.csv
+
+
+@dataclass
+class _Reader:
+    """Collects problems while reading one CSV file."""
+
+    rel: str
+    problems: list[Problem]
+
+    def problem(self, line: int, column: Column | None, message: str, hint: str | None = None) -> None:
+        key, label = (column.name, column.label) if column else ("", "CSV")
+        self.problems.append(Problem(self.rel, line, key, label, message, hint))
+
+
+def _read_rows(path: Path, rel: str, table: Table, problems: list[Problem]
+               ) -> list[tuple[int, dict[str, str]]]:
+    """(first line, cells by column name) for each record; missing or unknown columns are problems."""
+    reader = _Reader(rel, problems)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        reader.problem(0, None, f"ファイルを読めません（{exc.strerror}）",
+                       f"{table.name} を python build.py で作られた data/ フォルダからコピーしてください。")
+        return []
+    try:
+        text = raw.decode("utf-8").removeprefix(BOM)
+    except UnicodeDecodeError as exc:
+        reader.problem(raw[: exc.start].count(b"\n") + 1, None, "ファイルが UTF-8 ではありません",
+                       "Excel では「CSV UTF-8（コンマ区切り）」の形式で保存してください。")
+        return []
+    rows: list[tuple[int, dict[str, str]]] = []
+    csv_reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    by_name = {c.name: c for c in table.columns}
+    line = 1
+    try:
+        for record in csv_reader:
+            start, line = line, csv_reader.line_num + 1
+            if header is None:
+                header = [h.strip() for h in record]
+                for name in header:
+                    if name not in by_name:
+                        reader.problem(start, None, f"知らない列です: {name}",
+                                       f"{table.name} の列は /data/ ページの一覧のとおりです。")
+                for c in table.columns:
+                    if not c.derived and c.name not in header:
+                        reader.problem(start, c, "列がありません", f"1行目に「{c.name}」の列を加えてください。")
+                if len(set(header)) != len(header):
+                    reader.problem(start, None, "同じ名前の列が2つ以上あります")
+                continue
+            if not any(v.strip() for v in record):
+                continue  # blank lines that spreadsheets leave at the end
+            if len(record) != len(header):
+                reader.problem(start, None, f"列の数が1行目と違います（{len(record)}列、1行目は{len(header)}列）",
+                               "セルの中の「,」や改行は、セル全体を \"...\" で囲みます。")
+                continue
+            rows.append((start, dict(zip(header, record, strict=True))))
+    except csv.Error as exc:
+        reader.problem(line, None, f"CSV として読めません（{exc}）", "\" の対応を確かめてください。")
+    if header is None:
+        reader.problem(1, None, "ファイルが空です（1行目に列名が必要です）")
+    return rows
+
+
+def _parse(reader: _Reader, line: int, column: Column, text: str) -> Any:
+    """One cell as the schema type its column declares; problems for anything else."""
+    f = column.field
+    kind = column.kind
+    if text == "":
+        return f.default if f is not None and f.kind == "bool" else None
+    if kind in ("str", "text", "slug", "choice", "markdown"):
+        return text
+    if kind == "flag":
+        if text in ("0", "1"):
+            return text == "1"
+        reader.problem(line, column, f"1 か 0 ではありません: \"{text}\"", "関連するなら 1、しないなら 0 です。")
+        return None
+    if kind == "bool":
+        if text.lower() in ("true", "false"):
+            return text.lower() == "true"
+        reader.problem(line, column, f"true か false ではありません: \"{text}\"")
+        return None
+    if kind in ("int", "year"):
+        if _INT_RE.match(text):
+            value = int(text)
+            if kind == "year" and not YEAR_MIN <= value <= YEAR_MAX:
+                reader.problem(line, column, f"西暦の年度として正しくありません: {value}")
+                return None
+            return value
+        year = parse_wareki_year(text) if kind == "year" else None
+        hint = f"西暦の整数で書いてください（{text} → {year}）。" if year else "整数で書いてください。"
+        reader.problem(line, column, f"整数ではありません: \"{text}\"", hint)
+        return None
+    if kind == "number":
+        if _INT_RE.match(text):
+            return int(text)
+        if _FLOAT_RE.match(text) and math.isfinite(float(text)):
+            return float(text)
+        norm = unicodedata.normalize("NFKC", text).replace(",", "")
+        hint = (f"数値はカンマ・全角数字・単位なしで書きます（例: {norm}）。" if _FLOAT_RE.match(norm)
+                else "数値だけを書いてください。空欄はデータなしです（0 ではありません）。")
+        reader.problem(line, column, f"数値ではありません: \"{text}\"", hint)
+        return None
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def _values(reader: _Reader, line: int, table: Table, cells: dict[str, str]) -> dict[str, Any]:
+    """Every non-derived column of one record, parsed."""
+    return {c.name: _parse(reader, line, c, cells.get(c.name, "")) for c in table.columns if not c.derived}
+
+
+def _skeleton(f: Field) -> dict[str, Any]:
+    """Every key of an object field, nested objects included, as None: the full form of a content file."""
+    return {sub.key: _skeleton(sub) if sub.kind == "object" else None for sub in f.fields}
+
+
+def _set(data: dict[str, Any], path: str, value: Any) -> None:
+    *parents, last = path.split(".")
+    node = data
+    for part in parents:
+        node = node[part]
+    node[last] = value
+
+
+def read_csv_folder(folder: Path, config: SiteConfig, rel: Callable[[Path], str] = str
+                    ) -> list[CsvSheet]:
+    """sheets.csv, indicators.csv and costs.csv → sheets; raise ProblemsFound with every problem at once."""
+    sheets_t, indicators_t, costs_t = tables(config)
+    problems: list[Problem] = []
+    readers = {t.name: _Reader(rel(folder / t.name), problems) for t in (sheets_t, indicators_t, costs_t)}
+    sheet_records = _read_rows(folder / sheets_t.name, readers[sheets_t.name].rel, sheets_t, problems)
+    ind_records = _read_rows(folder / indicators_t.name, readers[indicators_t.name].rel, indicators_t, problems)
+    cost_records = _read_rows(folder / costs_t.name, readers[costs_t.name].rel, costs_t, problems)
+    if problems:
+        raise ProblemsFound(problems)
+
+    found: dict[tuple[Any, Any], tuple[dict[str, Any], str, int]] = {}
+    r = readers[sheets_t.name]
+    key_cols = {c.name: c for c in sheets_t.columns}
+    for line, cells in sheet_records:
+        values = _values(r, line, sheets_t, cells)
+        data = _skeleton(SHEET)
+        for c in sheets_t.columns:
+            if c.derived or c.kind == "flag" or c.name == "body":
+                continue
+            _set(data, c.name, values[c.name])
+        flags = [(int(c.name.split(".")[1]), values[c.name]) for c in sheets_t.columns if c.kind == "flag"]
+        # All 17 cells empty: the sheet states no SDGs (null); 0 everywhere: it states none ([]).
+        data["sdgs"] = None if all(v is None for _n, v in flags) else [n for n, v in flags if v]
+        data["indicators"], data["costs"] = [], {}
+        key = (data["id"], data["evaluation_year"])
+        if None in key:
+            if cells.get("id", "") == "" or cells.get("evaluation_year", "") == "":
+                r.problem(line, key_cols["id"], "事業ID（id）と評価年度（evaluation_year）が必要です")
+            continue  # an unreadable id or year was reported by _parse
+        if key in found:
+            r.problem(line, key_cols["id"], f"事業ID「{key[0]}」・評価年度 {key[1]} の行が {found[key][2]}行目にもあります",
+                      "1つのシートは1行です。")
+            continue
+        found[key] = (data, values["body"] or "", line)
+
+    _attach_indicators(readers[indicators_t.name], indicators_t, ind_records, found)
+    _attach_costs(readers[costs_t.name], costs_t, cost_records, found)
+    if problems:
+        raise ProblemsFound(problems)
+    return [CsvSheet(data, body, line) for data, body, line in found.values()]
+
+
+def _sheet_for(reader: _Reader, table: Table, line: int, values: dict[str, Any],
+               found: dict[tuple[Any, Any], tuple[dict[str, Any], str, int]]) -> dict[str, Any] | None:
+    key = (values["id"], values["evaluation_year"])
+    if key in found:
+        return found[key][0]
+    if None not in key:
+        reader.problem(line, table.columns[0], f"sheets.csv にないシートです: {key[0]}（評価年度 {key[1]}）",
+                       "id と evaluation_year は sheets.csv の行と同じにします。")
+    else:
+        reader.problem(line, table.columns[0], "id と evaluation_year が必要です")
+    return None
+
+
+def _attach_indicators(reader: _Reader, table: Table, records: list[tuple[int, dict[str, str]]],
+                       found: dict[tuple[Any, Any], tuple[dict[str, Any], str, int]]) -> None:
+    """Group indicator rows by sheet and indicator_no; an indicator's own cells must agree across rows."""
+    cols = {c.name: c for c in table.columns}
+    meta_keys = ("kind", "name", "description", "unit", "lower_is_better")
+    seen: dict[tuple[int, int], tuple[dict[str, Any], int]] = {}  # (id(sheet), no) → indicator, line
+    per_sheet: dict[int, dict[int, dict[str, Any]]] = {}
+    for line, cells in records:
+        values = _values(reader, line, table, cells)
+        data = _sheet_for(reader, table, line, values, found)
+        no = values["indicator_no"]
+        if data is None or no is None:
+            if no is None and data is not None:
+                reader.problem(line, cols["indicator_no"], "指標の番号がありません")
+            continue
+        ind_key = (id(data), no)
+        if ind_key not in seen:
+            indicator = {k: values[k] for k in meta_keys}
+            indicator["values"] = {}
+            seen[ind_key] = (indicator, line)
+            per_sheet.setdefault(id(data), {})[no] = indicator
+            data["indicators"] = [per_sheet[id(data)][n] for n in sorted(per_sheet[id(data)])]
+        indicator, first = seen[ind_key]
+        for k in meta_keys:
+            if values[k] != indicator[k]:
+                reader.problem(line, cols[k], f"指標の番号 {no} の {first}行目と値が違います",
+                               "同じ指標の年度ごとの行では、指標の種類・名前・説明・単位・向きを同じにします。")
+        year = values["fiscal_year"]
+        if year is None:
+            if values["target"] is not None or values["actual"] is not None:
+                reader.problem(line, cols["fiscal_year"], "目標・実績があるのに年度が空欄です")
+            continue
+        if year in indicator["values"]:
+            reader.problem(line, cols["fiscal_year"], f"指標の番号 {no} の {year}年度の行が2つ以上あります")
+            continue
+        indicator["values"][year] = {"target": values["target"], "actual": values["actual"]}
+        indicator["values"] = dict(sorted(indicator["values"].items()))
+
+
+def _attach_costs(reader: _Reader, table: Table, records: list[tuple[int, dict[str, str]]],
+                  found: dict[tuple[Any, Any], tuple[dict[str, Any], str, int]]) -> None:
+    """One row per sheet × fiscal year."""
+    cols = {c.name: c for c in table.columns}
+    cost_f = SHEET.child("costs")
+    assert cost_f is not None
+    for line, cells in records:
+        values = _values(reader, line, table, cells)
+        data = _sheet_for(reader, table, line, values, found)
+        year = values["fiscal_year"]
+        if data is None:
+            continue
+        if year is None:
+            reader.problem(line, cols["fiscal_year"], "年度がありません")
+            continue
+        if year in data["costs"]:
+            reader.problem(line, cols["fiscal_year"], f"{year}年度の行が2つ以上あります")
+            continue
+        data["costs"][year] = {sub.key: values[sub.key] for sub in cost_f.fields}
+        data["costs"] = dict(sorted(data["costs"].items()))
+
+
+def content_path(out: Path, data: dict[str, Any]) -> Path:
+    """content/<evaluation year>/<id>.md."""
+    return out / str(data["evaluation_year"]) / f"{data['id']}.md"
+
+
+def write_content(sheets: Sequence[CsvSheet], out: Path, *, overwrite: bool,
+                  rel: Callable[[Path], str] = str) -> list[Path]:
+    """Write every sheet with dump_sheet; refuse (writing nothing) when a file exists and not `overwrite`."""
+    targets = [(content_path(out, s.data), s) for s in sheets]
+    existing = [Problem(rel(path), 0, "", "ファイル", "既にあるため書き出しません",
+                        "上書きするには --overwrite を付けてください。")
+                for path, _s in targets if path.exists() and not overwrite]
+    if existing:
+        raise ProblemsFound(existing)
+    for path, s in targets:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dump_sheet(s.data, s.body), encoding="utf-8", newline="\n")
+    return [path for path, _s in targets]

@@ -1,0 +1,250 @@
+"""Search without a browser: normalisation, synonyms, the sheet page's Pagefind markup, the index stage.
+
+The relevance set and the search page itself are tested in Chromium (tests/browser/test_search.py).
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+
+from hyoka import search
+from hyoka.cli import main
+from hyoka.config import load_config
+from hyoka.pipeline import run
+from hyoka.problems import BuildError, ProblemsFound
+
+from .conftest import ROOT
+from .search_relevance import load_cases
+from .test_build import GOOD, leftovers, tree_digest
+
+SHEETS = {f"content/2025/{p.name}": p.read_text(encoding="utf-8") for p in (ROOT / "content/2025").glob("*.md")}
+
+
+# -- text ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("ＲＰＡ", "rpa"),                      # 全角英字 → 半角, lower case
+    ("ｽﾏｰﾄﾌｫﾝ", "スマートフォン"),          # 半角カナ → 全角
+    ("Windows１１", "windows11"),
+    ("  スマホ　　補助金 ", "スマホ 補助金"),  # 全角スペース, runs of spaces
+    ("行政改革", "行政改革"),
+])
+def test_normalize(text: str, expected: str) -> None:
+    assert search.normalize(text) == expected
+
+
+def test_normalize_matches_the_search_script() -> None:
+    """assets/js/search.js normalises queries with the same three steps as normalize()."""
+    js = (ROOT / "assets/js/search.js").read_text(encoding="utf-8")
+    assert '.normalize("NFKC").toLowerCase().replace(/\\s+/gu, " ").trim()' in js
+
+
+def test_synonyms_equalise_every_spelling_of_a_group() -> None:
+    groups = [["スマホ", "スマートフォン", "スマートホン"], ["AI", "人工知能"]]
+    terms = search.synonym_terms("スマホの講習会。スマホ相談。スマートフォンを購入", groups)
+    # The group occurs 3 times: each spelling is brought up to 3 occurrences.
+    assert terms.count("スマホ") == 1
+    assert terms.count("スマートフォン") == 2
+    assert terms.count("スマートホン") == 3
+    assert "人工知能" not in terms and "ai" not in terms
+
+
+def test_synonyms_match_latin_words_whole_and_normalised() -> None:
+    groups = [["AI", "人工知能"], ["HP", "ホームページ"]]
+    assert search.synonym_terms("メールで連絡（mail）。生成ＡＩを導入", groups) == ["人工知能"]
+    assert search.synonym_terms("email と mail", groups) == []
+
+
+def test_synonyms_are_capped() -> None:
+    assert search.synonym_terms("漏洩" * 50, [["漏洩", "漏えい"]], most=4) == ["漏えい"] * 4
+
+
+def test_sheet_synonyms_of_a_real_sheet(config) -> None:
+    from hyoka.load import load_source
+    from hyoka.validate import validate_source
+
+    src, _ = load_source(ROOT / "content/2025/ai-rpa.md", "ai-rpa.md")
+    assert src is not None
+    sheet, problems = validate_source(src, config)
+    assert sheet is not None and not [p for p in problems if p.is_error]
+    text = search.sheet_synonyms(sheet, config.synonyms)
+    assert "人工知能" in text.split("、")
+    assert search.sheet_synonyms(sheet, ()) == ""
+
+
+def test_config_reads_synonyms(config) -> None:
+    assert ("スマホ", "スマートフォン", "スマートホン") in config.synonyms
+    assert all(len(group) >= 2 for group in config.synonyms), "a group needs two or more words"
+
+
+def test_config_rejects_a_malformed_synonym_list(tmp_path: Path) -> None:
+    text = (ROOT / "site_config.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"(?ms)^search:.*", "search:\n  synonyms: スマホ\n", text)
+    (tmp_path / "site_config.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ProblemsFound) as exc:
+        load_config(tmp_path)
+    assert [p.key for p in exc.value.problems] == ["search.synonyms"]
+
+
+def test_relevance_set_is_large_enough_and_names_real_sheets() -> None:
+    cases, empty = load_cases()
+    ids = {Path(name).stem for name in SHEETS}
+    assert len(cases) >= 40 and len(empty) >= 5
+    for case in cases:
+        assert case.first and set(case.first) <= ids, case
+    kinds = {c.kind for c in cases}
+    assert {"title", "kanji", "katakana", "latin", "variant", "two-word"} <= kinds
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    """The bundled content built once with its search index."""
+    from .conftest import make_project
+    tmp = tmp_path_factory.mktemp("search-site")
+    config = make_project(tmp, SHEETS)
+    run(config)
+    return config.output_dir
+
+
+def test_only_sheet_pages_are_indexed(site: Path) -> None:
+    for page in sorted(site.rglob("*.html")):
+        rel = page.relative_to(site).as_posix()
+        html = page.read_text(encoding="utf-8")
+        is_sheet = re.fullmatch(r"sheets/[^/]+/\d{4}/index\.html", rel) is not None
+        assert ("data-pagefind-body" in html) == is_sheet, rel
+
+
+def test_sheet_page_carries_filters_meta_and_sort(site: Path) -> None:
+    html = (site / "sheets/smartphone-subsidy/2025/index.html").read_text(encoding="utf-8")
+    for needle in ('data-pagefind-filter="部局・課">市長公室 DX推進課<',
+                   'data-pagefind-filter="総合計画の分野">2.情報化<',
+                   'data-pagefind-filter="SDGs">ゴール9 産業と技術革新の基盤をつくろう<',
+                   'data-pagefind-filter="事業の方針">継続<',
+                   'data-pagefind-filter="評価年度">令和7年度（2025年度）<',
+                   'data-pagefind-meta="division">DX推進課<',
+                   'data-pagefind-meta="direction">継続<',
+                   'data-pagefind-meta="total">2,281千円（約228万円）<',
+                   'data-pagefind-sort="total">2281<',
+                   'data-pagefind-meta="year">令和7年度（2025年度）評価'):
+        assert needle in html, needle
+    # The filter block is hidden and not searched as text; the synonym list is hidden, after ⁂.
+    assert '<div hidden data-pagefind-ignore>' in html
+    block = re.search(r"<div hidden>⁂([^<]*)</div>\s*</article>", html)
+    assert block is not None, "the synonym list closes the article"
+    assert block.group(1).split("、").count("スマートホン") == 4  # the sheet says it once; the group 5 times
+
+
+def test_search_page_and_header_link(site: Path) -> None:
+    html = (site / "search/index.html").read_text(encoding="utf-8")
+    assert '<script type="module" src="../assets/js/search.js"></script>' in html
+    assert '<link rel="stylesheet" href="../assets/css/search.css">' in html
+    assert 'role="status" aria-live="polite"' in html
+    assert "<noscript>" in html and 'href="../divisions/"' in html and 'href="../years/"' in html
+    assert "<script>" not in html  # no inline script (a later CSP forbids it)
+    top = (site / "index.html").read_text(encoding="utf-8")
+    assert '<a href="./search/">検索</a>' in top
+
+
+def test_index_bundle_is_written_without_the_unused_uis(site: Path) -> None:
+    bundle = site / "pagefind"
+    assert (bundle / "pagefind.js").is_file() and (bundle / "pagefind-entry.json").is_file()
+    assert list(bundle.glob("*.pf_meta")) and list((bundle / "fragment").iterdir())
+    for name in search.UNUSED_FILES:
+        assert not (bundle / name).exists(), name
+    assert len(list((bundle / "fragment").iterdir())) == len(SHEETS)  # one fragment per sheet page
+
+
+# -- the index stage -------------------------------------------------------------------------
+
+
+def test_index_site_reports_pages_and_size(tmp_path: Path) -> None:
+    (tmp_path / "a.html").write_text('<!DOCTYPE html><html lang="ja"><head><title>t</title></head>'
+                                     "<body><main data-pagefind-body><h1>補助金</h1><p>補助金を交付する。"
+                                     "</p></main></body></html>", encoding="utf-8")
+    stats = search.index_site(tmp_path)
+    assert stats.pages == 1 and stats.bundle_bytes > 0 and stats.seconds >= 0
+    assert (tmp_path / "pagefind" / "pagefind.js").is_file()
+
+
+def _fake_binary(tmp_path: Path, output: str, code: int = 0) -> Path:
+    exe = tmp_path / "fake-pagefind"
+    exe.write_text(f"#!/bin/sh\necho '{output}'\nexit {code}\n", encoding="utf-8")
+    exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
+    return exe
+
+
+def test_missing_extended_package_is_a_clear_error(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "pagefind_bin_extended", None)  # import fails
+    with pytest.raises(BuildError) as exc:
+        search.pagefind_executable()
+    assert "拡張版" in exc.value.message and "--no-search" in (exc.value.hint or "")
+
+
+def test_plain_pagefind_binary_is_refused(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    plain = _fake_binary(tmp_path, "Running Pagefind v1.5.2")
+    with pytest.raises(BuildError) as exc:
+        search.index_site(site, plain)
+    assert "拡張版（extended）が見つかりません" in exc.value.message
+
+
+def test_pagefind_failure_is_reported(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    failing = _fake_binary(tmp_path, "Running Pagefind v1.5.2 (Extended)", code=3)
+    with pytest.raises(BuildError) as exc:
+        search.index_site(site, failing)
+    assert "終了コード 3" in exc.value.message
+
+
+def test_build_without_extended_binary_fails_before_writing(project, monkeypatch, capsys) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    monkeypatch.chdir(config.root)
+    assert main(["--config", str(config.root / "site_config.yaml"), "build"]) == 0
+    before = tree_digest(config.output_dir)
+    monkeypatch.setitem(sys.modules, "pagefind_bin_extended", None)
+    assert main(["--config", str(config.root / "site_config.yaml"), "build"]) == 1
+    err = capsys.readouterr().err
+    assert "エラー: 検索の索引を作れません: Pagefind の拡張版（extended）が見つかりません" in err
+    assert tree_digest(config.output_dir) == before
+    assert leftovers(config) == []
+
+
+def test_failure_while_indexing_leaves_previous_site_untouched(project, monkeypatch) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    run(config)
+    before = tree_digest(config.output_dir)
+    assert "pagefind/pagefind.js" in before
+    (config.content_dir / "2025" / "good-sheet.md").write_text(
+        GOOD.replace("title: スマートフォン", "title: 変更後"), encoding="utf-8")
+    seen: list[Path] = []
+
+    def broken(folder: Path, exe: Path | None = None) -> search.IndexStats:
+        seen.append(folder)
+        assert (folder / "sheets/good-sheet/2025/index.html").is_file()  # runs on the complete temp folder
+        raise BuildError("検索の索引を作れません: テスト")
+
+    monkeypatch.setattr("hyoka.pipeline.index_site", broken)
+    with pytest.raises(BuildError):
+        run(config)
+    assert seen and seen[0] != config.output_dir
+    assert tree_digest(config.output_dir) == before
+    assert leftovers(config) == []
+
+
+def test_no_search_option_skips_the_index(project, monkeypatch) -> None:
+    config = project({"content/2025/good-sheet.md": GOOD})
+    monkeypatch.setitem(sys.modules, "pagefind_bin_extended", None)  # not even needed
+    assert main(["--config", str(config.root / "site_config.yaml"), "-q", "build", "--no-search"]) == 0
+    assert (config.output_dir / "search/index.html").is_file()
+    assert not (config.output_dir / "pagefind").exists()
