@@ -20,7 +20,9 @@ def _parser() -> argparse.ArgumentParser:
         description="hyoka: 事務事業評価シートから公開用のウェブサイトを作ります。",
     )
     _common(p, None)
-    p.set_defaults(out=None, strict=False, no_search=False, base_url=None)  # `python build.py` alone means `build`
+    # `python build.py --no-search` (no command) is a build without the search index, too.
+    p.add_argument("--no-search", action="store_true", help="build で検索の索引を作らない")
+    p.set_defaults(out=None, strict=False, base_url=None)  # `python build.py` alone means `build`
     # The same options after the command name too (`python build.py check -q`).
     common = argparse.ArgumentParser(add_help=False)
     _common(common, argparse.SUPPRESS)
@@ -29,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--strict", action="store_true", help="警告もエラーとして扱う")
     b.add_argument("--out", type=Path, help="出力フォルダ（既定: site_config.yaml の output_dir）")
     b.add_argument("--base-url", help="公開先の URL（site_config.yaml の base_url の代わりに使う。例: https://example.github.io/hyoka/）")
-    b.add_argument("--no-search", action="store_true",
+    b.add_argument("--no-search", action="store_true", default=argparse.SUPPRESS,
                    help="検索の索引（Pagefind）を作らない（検索ページは結果を表示できません）")
     c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない", parents=[common])
     c.add_argument("files", nargs="*", type=Path, metavar="FILE",

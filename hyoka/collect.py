@@ -80,6 +80,7 @@ class Site:
     directions: tuple[Group, ...]  # 事業の方針, in the order of the city's choice list
     programs: dict[str, Program] = field(repr=False)
     _division_of: dict[tuple[str, int], Group] = field(repr=False, default_factory=dict)
+    _field_of: dict[tuple[str, int], Group] = field(repr=False, default_factory=dict)
 
     @property
     def latest_year(self) -> int:
@@ -97,6 +98,10 @@ class Site:
     def division_of(self, sheet: Sheet) -> Group:
         """The 課 page a sheet is listed on."""
         return self._division_of[(sheet.id, sheet.evaluation_year)]
+
+    def field_of(self, sheet: Sheet) -> Group | None:
+        """The 総合計画 分野 page a sheet is listed on (its name in the spelling most sheets use)."""
+        return self._field_of.get((sheet.id, sheet.evaluation_year))
 
 
 def _ordered(sheets: Iterable[Sheet]) -> tuple[Sheet, ...]:
@@ -194,7 +199,9 @@ def collect(sheets: list[Sheet], config: SiteConfig) -> Site:
     return Site(config=config, sheets=ordered, years=years, by_year=by_year, divisions=divisions,
                 plan=plan, sdgs=sdgs, directions=directions,
                 programs={k: Program(k, tuple(v)) for k, v in sorted(programs.items())},
-                _division_of=division_of)
+                _division_of=division_of,
+                _field_of={(s.id, s.evaluation_year): f for g in plan for b in g.children for f in b.children
+                           for s in f.sheets})
 
 
 @dataclass(frozen=True)

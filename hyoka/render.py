@@ -188,7 +188,9 @@ def plan_pages(site: Site) -> list[PageJob]:
              parents=[], kind="directions")
     for program in site.programs.values():
         # A program's pages show every year of it (year links, changes) and link its 課 page.
-        deps = (*_sheets_deps(program.sheets), *(site.division_of(s).url for s in program.sheets))
+        deps = (*_sheets_deps(program.sheets),
+                *(f"{g.name}:{g.url}" for s in program.sheets
+                  for g in (site.division_of(s), site.field_of(s)) if g is not None))
         page(f"{program.url}index.html", "pages/program.html", deps, program=program)
         for sheet in program.sheets:
             page(f"{sheet.url}index.html", "pages/sheet.html", deps, sheet=sheet, program=program,

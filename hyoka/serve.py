@@ -14,6 +14,8 @@ import mimetypes
 import posixpath
 import re
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -25,11 +27,15 @@ from .collect import collect
 from .config import load_config
 from .load import find_content, load_source
 from .model import Sheet, SiteConfig
-from .problems import Problem, ProblemsFound, sort_problems, summary
+from .problems import BuildError, Problem, ProblemsFound, sort_problems, summary
 from .render import RenderCache, render_site
+from .search import index_site
 from .validate import check_duplicates, validate_source
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# Pagefind's WebAssembly must be served as application/wasm; some systems' tables lack it.
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".js")
 # The published pages forbid inline scripts (templates/base.html); livereload injects one into
 # every page to reload it, so the preview serves pages without that meta element.
 _CSP_META = re.compile(rb'<meta http-equiv="Content-Security-Policy"[^>]*>\n?')
@@ -58,6 +64,9 @@ class Preview:
     parsed: dict[Path, _Parsed] = field(default_factory=dict)
     config: SiteConfig | None = None
     rebuilds: int = 0
+    search: bool = True
+    search_files: dict[str, bytes] = field(default_factory=dict)  # the Pagefind bundle, when built
+    _indexing: threading.Lock = field(default_factory=threading.Lock)
 
     def rebuild(self, *_: Any) -> None:
         """Re-read what changed and re-render what depends on it; keep serving on failure."""
@@ -82,11 +91,37 @@ class Preview:
             return
         self.pages = {p.path: p.text.encode("utf-8") for p in pages}
         self.problems, self.failed = problems, False
+        if self.search and self.cache.rendered:
+            threading.Thread(target=self._index, args=(self.rebuilds,), daemon=True).start()
         took = time.perf_counter() - start
         self.log(f"更新しました: {len(self.cache.rendered)}/{len(pages)}ページを生成（{took:.2f}秒）"
                  + (f"。{summary(problems)}" if problems else ""))
         for p in problems:
             self.log(p.format())
+
+    def _index(self, generation: int) -> None:
+        """Build the search index in the background (pages are served meanwhile); the newest wins."""
+        with self._indexing:
+            if generation != self.rebuilds:
+                return  # a newer rebuild has started its own indexing
+            pages = self.pages
+            with tempfile.TemporaryDirectory(prefix="hyoka-preview-") as tmp:
+                folder = Path(tmp)
+                for path, data in pages.items():
+                    if path.endswith(".html"):
+                        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+                        (folder / path).write_bytes(data)
+                try:
+                    index_site(folder)
+                except BuildError as exc:
+                    self.log(f"検索の索引を作れませんでした（プレビューの検索は使えません）: {exc.message}")
+                    return
+                bundle = folder / "pagefind"
+                files = {f"pagefind/{f.relative_to(bundle).as_posix()}": f.read_bytes()
+                         for f in bundle.rglob("*") if f.is_file()}
+            if generation == self.rebuilds:
+                self.search_files = files
+                self.log(f"検索の索引を更新しました（{len(files)}ファイル）")
 
     def _load(self, config: SiteConfig) -> tuple[list[Sheet], list[Problem]]:
         """Parse only files whose size or modification time changed since the last rebuild."""
@@ -135,6 +170,9 @@ class Preview:
             if asset.is_file() and asset.is_relative_to(assets):
                 ctype = mimetypes.guess_type(asset.name)[0] or "application/octet-stream"
                 return self._respond(start_response, "200 OK", ctype, asset.read_bytes())
+        if rel.startswith("pagefind/") and rel in self.search_files:
+            ctype = mimetypes.guess_type(rel)[0] or "application/octet-stream"
+            return self._respond(start_response, "200 OK", ctype, self.search_files[rel])
         for candidate in (rel, posixpath.join(rel, "index.html") if rel else "index.html"):
             if candidate in self.pages:
                 if candidate != rel and path and not path.endswith("/"):

@@ -47,7 +47,7 @@ def _edit(path: Path, old: str, new: str) -> None:
 def test_preview_in_memory(project) -> None:
     config = project(_files())
     logs: list[str] = []
-    app = Preview(config.root, log=logs.append)
+    app = Preview(config.root, log=logs.append, search=False)
     app.rebuild()
     status, body = _get(app, "/sheets/ai-rpa/2025/")
     assert status.startswith("200") and "AI・RPA利用推進事務" in body
@@ -109,6 +109,8 @@ def test_serve_process_rebuilds_and_recovers(project) -> None:
     try:
         _, body = _poll(url, lambda s, b: s == 200)
         assert "livereload.js" in body  # the browser reloads itself after each rebuild
+        # The search index is built in the background and served from memory too.
+        _poll(f"http://127.0.0.1:{port}/pagefind/pagefind.js", lambda s, b: s == 200)
         sheet = config.content_dir / "2025" / "ai-rpa.md"
         _edit(sheet, "無償の生成AIが利用可", "無償の生成AIを試行中")
         _poll(url, lambda s, b: s == 200 and "無償の生成AIを試行中" in b)
