@@ -74,6 +74,7 @@ def _common(p: argparse.ArgumentParser, default: object) -> None:
     p.add_argument("--config", type=Path, help="設定ファイル（既定: site_config.yaml）", **kw)
     p.add_argument("--debug", action="store_true", help="予期しない失敗のときに詳細（traceback）を表示", **kw)
     p.add_argument("-q", "--quiet", action="store_true", help="問題以外は表示しない", **kw)
+    p.add_argument("-v", "--verbose", action="store_true", help="段階ごとの時間などの詳細も表示する", **kw)
 
 
 def _print_problems(problems: list[Problem], fmt: str = "text") -> None:
@@ -129,7 +130,9 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         if args.base_url:
             config = replace(config, base_url=args.base_url if args.base_url.endswith("/") else args.base_url + "/")
         start = time.perf_counter()
-        result = pipeline.run(config, strict=strict, search=not args.no_search)
+        from .progress import NORMAL, QUIET, VERBOSE, Progress
+        level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
+        result = pipeline.run(config, strict=strict, search=not args.no_search, progress=Progress(level=level))
         _print_problems(result.warnings)
         if result.warnings:
             print(f"{summary(result.warnings)}。", file=sys.stderr)

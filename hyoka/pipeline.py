@@ -10,6 +10,7 @@ from .linkcheck import check_links
 from .load import find_content, load_source
 from .model import Sheet, SiteConfig
 from .problems import Problem, ProblemsFound, sort_problems
+from .progress import QUIET, Progress
 from .render import Page, render_site
 from .search import index_site, pagefind_executable
 from .validate import check_duplicates, validate_source
@@ -75,20 +76,32 @@ def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet]
     return sheets, problems
 
 
-def run(config: SiteConfig, *, strict: bool = False, search: bool = True) -> BuildResult:
+def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
+        progress: Progress | None = None) -> BuildResult:
     """Build the site; the previous output stays untouched unless every stage succeeds.
 
     With `search`, Pagefind indexes the complete temp folder before it replaces the output.
     """
-    sheets, warnings = check(config, strict=strict)
+    progress = progress or Progress(level=QUIET)
+    with progress.stage("検査") as tick:
+        sheets, warnings = check(config, strict=strict)
+        tick(len(sheets))
     kill_point("load")  # test hook (HYOKA_TEST_KILL_AT); the other stages' are in write.py
     check_output_dir(config.output_dir, config.root, config.content_dir)
     site = collect(sheets, config)
-    pages: list[Page] = render_site(site, config.root / "templates")
+    with progress.stage("ページ生成", unit="ページ") as tick:
+        pages: list[Page] = render_site(site, config.root / "templates", on_page=tick)
     kill_point("render")
     index = None
     if search:
         exe = pagefind_executable()  # fail before writing anything when the extended build is missing
-        index = lambda folder: index_site(folder, exe)  # noqa: E731
-    count = write_site(pages, config.root / "assets", config.output_dir, finalize=index)
+
+        def index(folder: Path) -> None:
+            with progress.stage("検索索引", unit="ページ") as tick:
+                stats = index_site(folder, exe)
+                tick(stats.pages)
+            progress.log(f"  検索索引の大きさ: {stats.bundle_bytes / 1_000_000:.2f} MB", verbose=True)
+
+    with progress.stage("書き出しと入れ替え", len(pages), "ファイル") as tick:
+        count = write_site(pages, config.root / "assets", config.output_dir, finalize=index, on_page=tick)
     return BuildResult(site, count, warnings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -206,7 +207,7 @@ def _group_deps(group: Any, *parents: Any) -> tuple[str, ...]:
 
 
 def render_pages(site: Site, templates: Path, jobs: list[PageJob],
-                 cache: RenderCache | None = None) -> list[Page]:
+                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
     """Render jobs to pages, reusing cached texts whose inputs did not change."""
     env = make_env(templates)
     cfg = site.config
@@ -235,6 +236,8 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
         except TemplateError as exc:
             raise ProblemsFound([template_problem(exc, templates, job.path)]) from None
         pages.append(Page(job.path, text))
+        if on_page is not None:
+            on_page(1)
         if cache is not None:
             cache.entries[job.path] = (key, text)
             cache.rendered.append(job.path)
@@ -259,11 +262,13 @@ def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
                    "テンプレートの書き方を確認してください。")
 
 
-def render_site(site: Site, templates: Path, cache: RenderCache | None = None) -> list[Page]:
+def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
+                on_page: Callable[[int], None] | None = None) -> list[Page]:
     """Every page of the site, in a stable order."""
     from . import opendata  # imported here: opendata builds on Page and PageJob from this module
     data = opendata.data_files(site)
-    pages = render_pages(site, templates, [*plan_pages(site), opendata.data_page_job(site, data)], cache)
+    pages = render_pages(site, templates, [*plan_pages(site), opendata.data_page_job(site, data)], cache,
+                         on_page)
     return pages + data.pages + opendata.web_files(site, pages)
 
 

@@ -60,7 +60,8 @@ def check_output_dir(output: Path, root: Path, content: Path) -> None:
 
 
 def write_site(pages: Iterable[Page], assets: Path, output: Path,
-               finalize: Callable[[Path], None] | None = None) -> int:
+               finalize: Callable[[Path], None] | None = None,
+               on_page: Callable[[int], None] | None = None) -> int:
     """Write everything to a sibling temp folder and swap it in; on failure the old output stays.
 
     `finalize(tmp)` runs on the complete temp folder before the swap (the search index stage).
@@ -85,6 +86,8 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
                 made.add(target.parent)
             target.write_text(page.text, encoding="utf-8", newline="\n")
             count += 1
+            if on_page is not None:
+                on_page(1)
             if count == 1:
                 kill_point("write")
         if assets.is_dir():

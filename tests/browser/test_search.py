@@ -82,8 +82,15 @@ def test_type_filter_sort_and_follow_a_result(page, site_url: str) -> None:
     # Sort by 総事業費 without the filter: the most expensive first.
     select.select_option("")
     page.locator("#hy-search-sort").select_option("total:desc")
-    wait_until(page, "() => !document.getElementById('hy-search-status').textContent.includes('絞り込み')"
-                           " && document.querySelectorAll('.hy-result').length >= 2")
+    # Clearing the filter and choosing the sort each start a search: wait for the sorted one
+    # (reading the list in between would catch the relevance-ordered results of the first).
+    wait_until(page, """() => {
+      if (document.getElementById('hy-search-status').textContent.includes('絞り込み')) return false;
+      const totals = [...document.querySelectorAll('.hy-result__facts div')]
+        .filter(d => d.querySelector('dt') && d.querySelector('dt').textContent.includes('総事業費'))
+        .map(d => parseInt(d.querySelector('dd').textContent.split('千円')[0].replace(/[^0-9]/g, ''), 10));
+      return totals.length >= 2 && totals.every((v, i) => i === 0 || totals[i - 1] >= v);
+    }""")
     totals = [int(t.split("千円")[0].replace(",", "").split(":")[-1].strip())
               for t in page.locator(".hy-result__facts div:has(dt:text('総事業費')) dd").all_inner_texts()]
     assert totals == sorted(totals, reverse=True) and len(totals) >= 2, totals
