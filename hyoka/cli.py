@@ -164,11 +164,10 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
 
 def _check_files(config, files: list[Path], strict: bool, fmt: str, say) -> int:  # type: ignore[no-untyped-def]
     """`check FILE…`: only the named sheets (what a commit changes), and their ids against the rest."""
-    from .era import wareki
     from .load import find_content, load_source
-    from .pipeline import rel_path
+    from .pipeline import load_sheet, rel_path
     from .problems import sort_problems
-    from .validate import validate_source
+    from .validate import duplicate_id
 
     named = {f.resolve() for f in files}
     problems: list[Problem] = []
@@ -179,16 +178,10 @@ def _check_files(config, files: list[Path], strict: bool, fmt: str, say) -> int:
             if src is not None and isinstance(src.data.get("id"), str):
                 taken[(src.data["id"], src.data.get("evaluation_year"))] = src.rel
     for path in files:
-        src, file_problems = load_source(path, rel_path(path, config.root))
+        sheet, file_problems = load_sheet(path, config)
         problems += file_problems
-        if src is None:
-            continue
-        sheet, more = validate_source(src, config)
-        problems += more
         if sheet is not None and (other := taken.get((sheet.id, sheet.evaluation_year))):
-            problems.append(Problem(sheet.source.path, sheet.source.line, "id", "事業ID",
-                                    f"id「{sheet.id}」は{wareki(sheet.evaluation_year)}の {other} でも使われています",
-                                    "同じ年度に同じ id は使えません。別の id にしてください。"))
+            problems.append(duplicate_id(sheet, other))
         elif sheet is not None:
             taken[(sheet.id, sheet.evaluation_year)] = sheet.source.path
     problems = sort_problems(problems)
@@ -200,10 +193,9 @@ def _check_files(config, files: list[Path], strict: bool, fmt: str, say) -> int:
 
 
 def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
+    """`import`: extracted sheet text → content files, then the written files are validated."""
     from . import importer
-    from .load import load_source
-    from .pipeline import rel_path
-    from .validate import validate_source
+    from .pipeline import load_sheet
 
     try:
         text = args.file.read_text(encoding="utf-8")
@@ -224,12 +216,7 @@ def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-un
     written, skipped = importer.write_sheets(result, args.out, overwrite=args.overwrite)
     for path in skipped:
         print(f"{path}: 既にあるため書き出しませんでした（上書きは --overwrite）", file=sys.stderr)
-    problems: list[Problem] = []
-    for path in written:
-        src, file_problems = load_source(path, rel_path(path, config.root))
-        problems += file_problems
-        if src is not None:
-            problems += validate_source(src, config)[1]
+    problems = [q for path in written for q in load_sheet(path, config)[1]]
     _print_problems(problems)
     say(f"{len(written)}件のシートを {args.out} に書き出しました"
         f"（警告 {len(result.warnings)}件、検査の問題 {len(problems)}件）。")
@@ -240,7 +227,7 @@ def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyp
     """`new`: a skeleton from the schema, or (--from) next year's sheet from the latest one."""
     from .importer import default_id
     from .load import find_content, load_source
-    from .pipeline import rel_path
+    from .pipeline import load_sheet, rel_path
     from .scaffold import NewSheet, next_year_text, scaffold
     from .validate import validate_source
 
@@ -279,9 +266,7 @@ def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyp
         raise BuildError(f"{wareki_label(year)}に id「{sheet_id}」のシートが既にあります")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-    src, problems = load_source(path, rel_path(path, config.root))
-    if src is not None:
-        problems += validate_source(src, config)[1]
+    problems = load_sheet(path, config)[1]
     _print_problems(problems)
     say(f"{rel_path(path, config.root)} を作りました。値を書き入れて python build.py check で確かめてください。")
     if not args.sheet_id and not args.from_id:
@@ -292,9 +277,7 @@ def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyp
 def _import_csv(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
     """CSV files → content/<year>/<id>.md, then the written files are validated like any sheet."""
     from . import opendata
-    from .load import load_source
-    from .pipeline import rel_path
-    from .validate import validate_source
+    from .pipeline import load_sheet, rel_path
 
     def rel(path: Path) -> str:
         return rel_path(path, config.root)
@@ -302,12 +285,7 @@ def _import_csv(config, args: argparse.Namespace, say) -> int:  # type: ignore[n
     out = (args.out or config.content_dir).resolve()
     sheets = opendata.read_csv_folder(args.csv_dir, config, rel)  # nothing is written on problems
     written = opendata.write_content(sheets, out, overwrite=args.overwrite, rel=rel)
-    problems: list[Problem] = []
-    for path in written:
-        src, file_problems = load_source(path, rel(path))
-        problems += file_problems
-        if src is not None:
-            problems += validate_source(src, config)[1]
+    problems = [q for path in written for q in load_sheet(path, config, rel(path))[1]]
     _print_problems(problems)
     if problems:
         print(f"{summary(problems)}。", file=sys.stderr)

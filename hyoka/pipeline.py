@@ -34,6 +34,15 @@ def rel_path(path: Path, root: Path) -> str:
         return str(path)
 
 
+def load_sheet(path: Path, config: SiteConfig, rel: str | None = None) -> tuple[Sheet | None, list[Problem]]:
+    """Read and validate one content file: its Sheet (None on errors) and every problem."""
+    src, problems = load_source(path, rel or rel_path(path, config.root))
+    if src is None:
+        return None, problems
+    sheet, more = validate_source(src, config)
+    return sheet, problems + more
+
+
 def load_and_validate(config: SiteConfig) -> tuple[list[Sheet], list[Problem]]:
     """Read and check every content file; nothing is written."""
     files = find_content(config.content_dir)
@@ -44,12 +53,8 @@ def load_and_validate(config: SiteConfig) -> tuple[list[Sheet], list[Problem]]:
                                 "シート（.md ファイル）が1つもありません",
                                 "content/<評価年度>/<id>.md を作るか、python build.py import で取り込んでください。"))
     for path in files:
-        src, file_problems = load_source(path, rel_path(path, config.root))
+        sheet, file_problems = load_sheet(path, config)
         problems += file_problems
-        if src is None:
-            continue
-        sheet, sheet_problems = validate_source(src, config)
-        problems += sheet_problems
         if sheet is not None:
             sheets.append(sheet)
     problems += check_duplicates(sheets)

@@ -25,12 +25,13 @@ from urllib.parse import unquote
 
 from .collect import collect
 from .config import load_config
-from .load import find_content, load_source
+from .load import find_content
 from .model import Sheet, SiteConfig
+from .pipeline import load_sheet
 from .problems import BuildError, Problem, ProblemsFound, sort_problems, summary
 from .render import RenderCache, render_site
 from .search import index_site
-from .validate import check_duplicates, validate_source
+from .validate import check_duplicates
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # Pagefind's WebAssembly must be served as application/wasm; some systems' tables lack it.
@@ -135,12 +136,7 @@ class Preview:
             cached = self.parsed.get(path)
             if cached is not None and cached.signature == signature:
                 continue
-            rel = _rel(path, config.root)
-            src, problems = load_source(path, rel)
-            sheet = None
-            if src is not None:
-                sheet, more = validate_source(src, config)
-                problems = problems + more
+            sheet, problems = load_sheet(path, config, _rel(path, config.root))
             self.parsed[path] = _Parsed(signature, sheet, problems)
         sheets = [p.sheet for p in self.parsed.values() if p.sheet is not None]
         problems = [q for p in self.parsed.values() for q in p.problems]

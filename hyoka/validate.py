@@ -445,6 +445,13 @@ def _n(value: float) -> str:
     return f"{value:,}" if isinstance(value, int) or not float(value).is_integer() else f"{int(value):,}"
 
 
+def duplicate_id(sheet: Any, other_path: str) -> Problem:
+    """`sheet` uses an id that `other_path` already uses in the same evaluation year."""
+    return Problem(sheet.source.path, sheet.source.line, "id", "事業ID",
+                   f"id「{sheet.id}」は{wareki(sheet.evaluation_year)}の {other_path} でも使われています",
+                   "同じ年度に同じ id は使えません。別の id にしてください。")
+
+
 def check_duplicates(sheets: list[Any]) -> list[Problem]:
     """Two sheets with the same id in the same evaluation year would share one URL."""
     seen: dict[tuple[str, int], Any] = {}
@@ -452,11 +459,7 @@ def check_duplicates(sheets: list[Any]) -> list[Problem]:
     for sheet in sorted(sheets, key=lambda s: s.source.path):
         key = (sheet.id, sheet.evaluation_year)
         if key in seen:
-            first = seen[key]
-            problems.append(Problem(sheet.source.path, sheet.source.line, "id", "事業ID",
-                                    f"id「{sheet.id}」は{wareki(sheet.evaluation_year)}の"
-                                    f" {first.source.path} でも使われています",
-                                    "同じ年度に同じ id は使えません。別の id にしてください。"))
+            problems.append(duplicate_id(sheet, seen[key].source.path))
         else:
             seen[key] = sheet
     return problems
