@@ -249,7 +249,10 @@ class Checker:
             self.problem(line, path, label, f"文字列ではありません（{_type_name(value)}）: {_show(value)}", hint)
             return None
         # "\r\n" written as an escape inside "..." is a line break (CSV cells from Excel have them).
-        index = next((i for i, ch in enumerate(value) if is_hidden(ch, allowed="\t\n\r")), None)
+        # isprintable() is False for every category is_hidden flags: skip the per-character scan
+        # for the usual value (the scan is what made validation slow at 10,000 sheets).
+        index = None if value.isprintable() else next(
+            (i for i, ch in enumerate(value) if is_hidden(ch, allowed="\t\n\r")), None)
         if index is not None:
             hidden = hidden_problem(self.rel, self.first_line + line, path, label, value, index)
             self.problems.append(hidden)
@@ -371,7 +374,7 @@ def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
     if clean is not None:
         _check_sheet(checker, clean, data, src, config)
     for number, text in enumerate(src.body.split("\n")):
-        index = next((i for i, ch in enumerate(text) if is_hidden(ch)), None)
+        index = None if text.isprintable() else next((i for i, ch in enumerate(text) if is_hidden(ch)), None)
         if index is not None:
             checker.problems.append(hidden_problem(src.rel, src.body_first_line + number, "body", "本文",
                                                    text, index))
