@@ -12,7 +12,7 @@ history (values carried over, the odd rename or reorganisation), 2–8 indicator
 lower-is-better ones and some missing values (null), cost tables that pass the consistency checks
 (total = operating + personnel, personnel = staff_regular × personnel_unit_cost), ratings from the
 config's choice lists and Markdown bodies with lists. Every file is written by hyoka.dump.dump_sheet,
-and every sheet passes `python build.py check --strict` (bench/test_generate.py).
+and every sheet passes `python build.py check --strict` (tests/test_bench_generate.py).
 """
 
 from __future__ import annotations
