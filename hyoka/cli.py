@@ -225,6 +225,7 @@ def _import(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-un
 
 def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyped-def]
     """`new`: a skeleton from the schema, or (--from) next year's sheet from the latest one."""
+    from .era import wareki
     from .importer import default_id
     from .load import find_content, load_source
     from .pipeline import load_sheet, rel_path
@@ -263,7 +264,7 @@ def _new(config, args: argparse.Namespace, say) -> int:  # type: ignore[no-untyp
     if path.exists():
         raise BuildError(f"{rel_path(path, config.root)} は既にあります", "既存のシートを編集するか、別の id を指定してください。")
     if any(s.data.get("id") == sheet_id and s.data.get("evaluation_year") == year for s in sources):
-        raise BuildError(f"{wareki_label(year)}に id「{sheet_id}」のシートが既にあります")
+        raise BuildError(f"{wareki(year)}に id「{sheet_id}」のシートが既にあります")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     problems = load_sheet(path, config)[1]
@@ -291,9 +292,3 @@ def _import_csv(config, args: argparse.Namespace, say) -> int:  # type: ignore[n
         print(f"{summary(problems)}。", file=sys.stderr)
     say(f"{len(written)}件のシートを {rel(out)}/ に書き出しました。")
     return 1 if any(p.is_error for p in problems) else 0
-
-
-def wareki_label(year: int) -> str:
-    """「令和7年度」."""
-    from .era import wareki
-    return wareki(year)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .load import decode, parse_yaml
+from .load import decode, parse_yaml, rel_path
 from .model import SiteConfig
 from .problems import Problem, ProblemsFound
 from .schema import CONFIG, SHEET
@@ -31,7 +31,7 @@ def required_choice_lists() -> list[str]:
 def load_config(root: Path, path: Path | None = None) -> SiteConfig:
     """Read the site configuration; raise ProblemsFound with every problem at once."""
     path = path or root / CONFIG_NAME
-    rel = _rel(path, root)
+    rel = rel_path(path, root)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -91,8 +91,3 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)

@@ -374,6 +374,14 @@ def load_source(path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]
     return SourceFile(path, rel, data, body, fm_line, body_line, digest), problems
 
 
+def rel_path(path: Path, root: Path) -> str:
+    """Path as shown in messages: relative to the project when inside it."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 def find_content(content_dir: Path) -> list[Path]:
     """Every sheet file under the content folder, in a stable order."""
     if not content_dir.is_dir():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .collect import Site, collect
 from .linkcheck import check_links
-from .load import find_content, load_source
+from .load import find_content, load_source, rel_path
 from .model import Sheet, SiteConfig
 from .problems import Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
@@ -24,14 +24,6 @@ class BuildResult:
     site: Site
     pages: int
     warnings: list[Problem]
-
-
-def rel_path(path: Path, root: Path) -> str:
-    """Path as shown in messages: relative to the project when inside it."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def load_sheet(path: Path, config: SiteConfig, rel: str | None = None) -> tuple[Sheet | None, list[Problem]]:

@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from .collect import collect
 from .config import load_config
-from .load import find_content
+from .load import find_content, rel_path
 from .model import Sheet, SiteConfig
 from .pipeline import load_sheet
 from .problems import BuildError, Problem, ProblemsFound, sort_problems, summary
@@ -136,12 +136,12 @@ class Preview:
             cached = self.parsed.get(path)
             if cached is not None and cached.signature == signature:
                 continue
-            sheet, problems = load_sheet(path, config, _rel(path, config.root))
+            sheet, problems = load_sheet(path, config, rel_path(path, config.root))
             self.parsed[path] = _Parsed(signature, sheet, problems)
         sheets = [p.sheet for p in self.parsed.values() if p.sheet is not None]
         problems = [q for p in self.parsed.values() for q in p.problems]
         if not files:
-            problems.append(Problem(_rel(config.content_dir, config.root), 0, "", "内容フォルダ",
+            problems.append(Problem(rel_path(config.content_dir, config.root), 0, "", "内容フォルダ",
                                     "シート（.md ファイル）が1つもありません"))
         return sheets, sort_problems(problems + check_duplicates(sheets))
 
@@ -211,13 +211,6 @@ ul{{padding:0}}</style></head>
 </main></body></html>
 """
         return text.encode("utf-8")
-
-
-def _rel(path: Path, root: Path) -> str:
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def serve(root: Path, config_path: Path | None, host: str, port: int, *, open_browser: bool = False) -> int:
