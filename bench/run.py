@@ -1,7 +1,7 @@
 """Benchmark hyoka at scale against Hugo (and MkDocs) on the same generated corpus, in one run.
 
     python bench/run.py --sizes 1000 10000 [--runs 3] [--no-hugo] [--no-mkdocs] [--search]
-                        [--edit-size 5000] [--profile] [--json bench/last-run.json]
+                        [--edit-size 10000] [--profile] [--json bench/last-run.json]
 
 For each N: generates N sheets (bench/generate.py) into a tmpfs folder (/dev/shm when it exists,
 so that outputs are on tmpfs as in the issue's figures), then, `--runs` times, interleaved so that
@@ -84,19 +84,62 @@ class Timers:
             self.seconds[label] += time.perf_counter() - start
 
 
+def _tree_pss_kb(root: int) -> int:
+    """Proportional set size (KiB) of a process and all its descendants: memory shared by forked
+    workers is counted once, not once per process as RSS would."""
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    ppid = int(f.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children[ppid].append(int(entry.name))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+                for line in f:
+                    if line.startswith(b"Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except OSError:
+            continue
+    return total
+
+
 def measure(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run a command; wall seconds, CPU seconds (user+sys, children included) and peak RSS in MB."""
+    """Run a command; wall seconds, CPU seconds (user+sys, children included), peak RSS in MB, and
+    the peak memory of the whole process tree (PSS summed over the build, its workers and Pagefind,
+    sampled every 0.1 s; Linux only)."""
+    import threading
     with tempfile.TemporaryFile() as out:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        peak = [0]
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.1):
+                peak[0] = max(peak[0], _tree_pss_kb(proc.pid))
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        if Path("/proc/self/smaps_rollup").exists():
+            sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - start
+        done.set()
+        if sampler.is_alive():
+            sampler.join()
         proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode("utf-8", "replace")
     # Linux: ru_maxrss is in KiB, the largest of the child and the descendants it waited for.
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "rc": proc.returncode, "out": text[-4000:]}
+            "tree_mb": peak[0] / 1024 or None, "rc": proc.returncode, "out": text[-4000:]}
 
 
 def tree_size(folder: Path) -> dict[str, int]:
@@ -123,60 +166,59 @@ def median(values: list[float]) -> float:
 # -- child: hyoka's stages ----------------------------------------------------------------------
 
 
-def child_stages(root: Path, out: Path, search: bool, profile: Path | None) -> dict[str, Any]:
-    """One build through the stage functions, timed; runs in its own process."""
+STAGE_LABELS = {"検査": "load+validate", "ページ生成と書き出し": "render+write", "検索索引": "search index"}
+
+
+def child_stages(root: Path, out: Path, search: bool, jobs: int | None) -> dict[str, Any]:
+    """One clean build through pipeline.run (what the CLI runs), with its stage times; own process."""
     import resource
 
     t = Timers()
     with t.stage("import"):
         from dataclasses import replace
 
-        from hyoka import collect as collect_mod
-        from hyoka import opendata, pipeline, render, write
+        from hyoka import cache, pipeline
         from hyoka.config import load_config
+        from hyoka.progress import QUIET, Progress
     with t.stage("config"):
         config = replace(load_config(root, root / "site_config.yaml"), output_dir=out)
-    t.wrap(pipeline, "load_source", "load: read + YAML")
-    t.wrap(pipeline, "validate_source", "load: validate")
-    with t.stage("load+validate"):
-        sheets, warnings = pipeline.check(config)
-    with t.stage("collect"):
-        site = collect_mod.collect(sheets, config)
-    t.wrap(render, "render_pages", "render: HTML pages")
-    t.wrap(opendata, "data_files", "render: open data files")
-    t.wrap(opendata, "web_files", "render: feed, sitemap")
-    profiler = None
-    if profile is not None:
-        import cProfile
-        profiler = cProfile.Profile()
-        profiler.enable()
-    with t.stage("render"):
-        pages = render.render_site(site, config.root / "templates")
-    if profiler is not None:
-        profiler.disable()
-        _write_profile(profiler, profile, len(sheets))
-    finalize: Callable[[Path], None] | None = None
-    index_stats: dict[str, Any] = {}
-    if search:
-        from hyoka import search as search_mod
-        exe = search_mod.pagefind_executable()
-
-        def finalize(folder: Path) -> None:
-            with t.stage("search index"):
-                stats = search_mod.index_site(folder, exe)
-            index_stats.update(pages=stats.pages, bundle_bytes=stats.bundle_bytes)
-
-    with t.stage("write+index"):
-        write.write_site(pages, config.root / "assets", config.output_dir, finalize=finalize)
-    t.seconds["write"] = t.seconds.pop("write+index") - t.seconds.get("search index", 0.0)
+    progress = Progress(level=QUIET)
+    cache.clear_cache(root)
+    with t.stage("total"):
+        result = pipeline.run(config, search=search, progress=progress, jobs=jobs, cache=False)
+    for label, _, took in progress.timings:
+        t.seconds[STAGE_LABELS.get(label, label)] += took
+    t.seconds["collect, swap, cache"] = t.seconds.pop("total") - sum(
+        t.seconds[k] for k in STAGE_LABELS.values() if k in t.seconds)
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    files = tree_size(out)
     return {
-        "seconds": dict(t.seconds), "sheets": len(sheets), "warnings": len(warnings),
-        "pages": len(pages), "html_pages": sum(p.path.endswith(".html") for p in pages),
-        "rss_mb": own.ru_maxrss / 1024, "pagefind_rss_mb": kids.ru_maxrss / 1024 if search else None,
-        "index": index_stats,
+        "seconds": dict(t.seconds), "sheets": len(result.site.sheets), "warnings": len(result.warnings),
+        "pages": files["files"], "html_pages": sum(1 for _ in out.rglob("*.html")),
+        "rss_mb": own.ru_maxrss / 1024, "children_rss_mb": kids.ru_maxrss / 1024,
+        "jobs": jobs,
     }
+
+
+def child_profile(root: Path, target: Path) -> dict[str, Any]:
+    """cProfile of rendering every page in one process (render_site), for finding hot spots."""
+    import cProfile
+
+    from hyoka import render
+    from hyoka.collect import collect
+    from hyoka.config import load_config
+    from hyoka.pipeline import check
+
+    config = load_config(root, root / "site_config.yaml")
+    sheets, _ = check(config)
+    site = collect(sheets, config)
+    profiler = cProfile.Profile()
+    profiler.enable()
+    render.render_site(site, config.root / "templates")
+    profiler.disable()
+    _write_profile(profiler, target, len(sheets))
+    return {"profile": str(target)}
 
 
 def _write_profile(profiler: Any, path: Path, sheets: int) -> None:
@@ -305,6 +347,50 @@ def _child(args: list[str]) -> dict[str, Any]:
     return data
 
 
+def _inodes(folder: Path) -> dict[str, int]:
+    found = {}
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            found[os.path.relpath(path, folder)] = os.lstat(path).st_ino
+    return found
+
+
+def _same_tree(a: Path, b: Path) -> bool:
+    files_a, files_b = _inodes(a), _inodes(b)
+    if files_a.keys() != files_b.keys():
+        return False
+    return all((a / rel).read_bytes() == (b / rel).read_bytes() for rel in files_a)
+
+
+def incremental_build(proj: Path, out: Path, cli: list[str], clean_cli: list[str]) -> dict[str, Any]:
+    """`build` after a clean build and one edited sheet (the build cache at work), checked byte for
+    byte against a clean build of the edited corpus."""
+    clear(out)
+    retried(clean_cli, "hyoka build (clean, before the edit)")
+    before = _inodes(out)
+    files = sorted((proj / "content").rglob("*.md"))
+    target = files[len(files) // 2]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(text.rstrip("\n") + "\n- 追記: 一部の事業内容を見直した。\n", encoding="utf-8")
+    try:
+        res = retried(cli, "hyoka build (one sheet edited)")
+        after = _inodes(out)
+        # Reused files are hard links to the last build's: a new inode is a file written anew.
+        written = sorted(p for p, ino in after.items() if before.get(p) != ino and not p.startswith("assets"))
+        unchanged = retried(cli, "hyoka build (nothing changed)")
+        reference = proj / "_clean_site"
+        clear(reference)
+        retried([*clean_cli, "--out", str(reference)], "hyoka build (clean, after the edit)")
+        identical = _same_tree(out, reference)
+        clear(reference)
+    finally:
+        target.write_text(text, encoding="utf-8")
+    return {"wall": res["wall"], "cpu": res["cpu"], "rss_mb": res["rss_mb"], "edited": str(target.relative_to(proj)),
+            "written": len(written), "written_paths": written[:40], "files": len(after),
+            "unchanged_wall": unchanged["wall"], "identical_to_clean": identical}
+
+
 def make_mkdocs_site(content: Path, site: Path) -> None:
     """Plain MkDocs project over the same Markdown files (front matter becomes page meta)."""
     clear(site)
@@ -334,6 +420,7 @@ def bench_size(n: int, work: Path, args: argparse.Namespace, no_search_flag: boo
     cli = [sys.executable, str(ROOT / "build.py"), "--config", str(proj / "site_config.yaml"), "-q", "build"]
     if no_search_flag:
         cli.append("--no-search")
+    clean_cli = [*cli, "--no-cache"]  # a clean build: nothing reused from the last one
     hugo_dest, hugo_cache = work / f"hugo-out-{n}", work / "hugo-cache"
     if hugo:
         make_hugo_site(proj / "content", work / f"hugo-{n}")
@@ -348,7 +435,7 @@ def bench_size(n: int, work: Path, args: argparse.Namespace, no_search_flag: boo
             # The stage run indexes too with --search: the Pagefind stage is timed on its own there.
             runs["stages"].append(_child(["_stages", str(proj), str(out), *(["--search"] if args.search else [])]))
         clear(out)
-        runs["cli"].append(retried(cli, "hyoka build"))
+        runs["cli"].append(retried(clean_cli, "hyoka build"))
         if hugo:
             clear(hugo_dest)
             runs["hugo"].append(retried([str(hugo), "--quiet", "--source", str(work / f"hugo-{n}"), "--destination",
@@ -369,15 +456,11 @@ def bench_size(n: int, work: Path, args: argparse.Namespace, no_search_flag: boo
     result["stages"] = {k: median([s["seconds"].get(k, 0.0) for s in runs["stages"]]) for k in stage_names}
     result["stage_runs"] = len(runs["stages"])
     result["stages_rss_mb"] = median([s["rss_mb"] for s in runs["stages"]])
-    if args.search:
-        result["search_stages"] = runs["stages"][0]["seconds"]
-        result["search_pagefind_rss_mb"] = runs["stages"][0]["pagefind_rss_mb"]
-        result["search_index"] = runs["stages"][0]["index"]
     result["pages"] = runs["stages"][0]["pages"]
     result["html_pages"] = runs["stages"][0]["html_pages"]
     for tool in ("cli", "hugo", "mkdocs"):
         if runs[tool]:
-            result[tool] = {k: median([r[k] for r in runs[tool]]) for k in ("wall", "cpu", "rss_mb")}
+            result[tool] = {k: median([r[k] or 0.0 for r in runs[tool]]) for k in ("wall", "cpu", "rss_mb", "tree_mb")}
             result[tool]["walls"] = [r["wall"] for r in runs[tool]]
     result["cli"]["no_search_flag"] = no_search_flag
     result["output"] = tree_size(out)
@@ -388,11 +471,12 @@ def bench_size(n: int, work: Path, args: argparse.Namespace, no_search_flag: boo
     if mkdocs:
         result["mkdocs"]["output"] = tree_size(mk_dest)
         result["ratio_mkdocs_to_cli"] = result["mkdocs"]["wall"] / result["cli"]["wall"]
+    result["incremental"] = incremental_build(proj, out, cli, clean_cli)
     if args.search:
         clear(out)
         full = retried([sys.executable, str(ROOT / "build.py"), "--config", str(proj / "site_config.yaml"),
-                        "-q", "build"], "hyoka build with search")
-        result["cli_search"] = {k: full[k] for k in ("wall", "cpu", "rss_mb")}
+                        "-q", "build", "--no-cache"], "hyoka build with search")
+        result["cli_search"] = {k: full[k] for k in ("wall", "cpu", "rss_mb", "tree_mb")}
         result["cli_search"]["output"] = tree_size(out)
     clear(out)
     for folder in (hugo_dest, mk_dest):
@@ -420,31 +504,35 @@ def report(results: dict[str, Any]) -> str:
     def sec(x: float) -> str:
         return f"{x:.2f} s"
 
-    row("pages written (HTML)", lambda r: f"{r['pages']:,} ({r['html_pages']:,})")
+    row("files written (HTML pages)", lambda r: f"{r['pages']:,} ({r['html_pages']:,})")
     for k in sizes[0]["stages"]:
         if k in ("import", "config"):
             continue
-        label = f"&nbsp;&nbsp;{k.split(': ', 1)[1]}" if ": " in k else f"stage: {k}"
-        row(label, lambda r, k=k: sec(r["stages"][k]))
+        row(f"stage: {k}", lambda r, k=k: sec(r["stages"][k]))
     row("stages: import + config", lambda r: sec(r["stages"]["import"] + r["stages"]["config"]))
-    row("stages process: peak RSS", lambda r: f"{r['stages_rss_mb']:.0f} MB")
-    row("**hyoka CLI build** (wall, median)", lambda r: f"**{sec(r['cli']['wall'])}**")
-    row("hyoka CLI: CPU (user+sys)", lambda r: sec(r["cli"]["cpu"]))
-    row("hyoka CLI: peak RSS", lambda r: f"{r['cli']['rss_mb']:.0f} MB")
+    row("**hyoka clean build** `--no-search --no-cache` (wall, median)", lambda r: f"**{sec(r['cli']['wall'])}**")
+    row("hyoka: CPU (user+sys, workers included)", lambda r: sec(r["cli"]["cpu"]))
+    row("hyoka: peak memory (PSS of the process tree)", lambda r: f"{r['cli']['tree_mb']:.0f} MB")
+    row("hyoka: peak RSS of one process", lambda r: f"{r['cli']['rss_mb']:.0f} MB")
     row("hyoka output", lambda r: f"{r['output']['files']:,} files, {r['output']['bytes'] / 1e6:.0f} MB")
     row("**Hugo** (wall, median)", lambda r: f"**{sec(r['hugo']['wall'])}**")
     row("Hugo: CPU (user+sys)", lambda r: sec(r["hugo"]["cpu"]))
     row("Hugo: peak RSS", lambda r: f"{r['hugo']['rss_mb']:.0f} MB")
     row("Hugo output", lambda r: f"{r['hugo']['output']['files']:,} files, {r['hugo']['output']['bytes'] / 1e6:.0f} MB")
-    row("**ratio hyoka / Hugo (wall)**", lambda r: f"**{r['ratio_cli_to_hugo']:.1f}×**")
-    row("ratio hyoka / Hugo (CPU)", lambda r: f"{r['ratio_cli_cpu_to_hugo']:.1f}×")
+    row("**ratio hyoka / Hugo (wall)**", lambda r: f"**{r['ratio_cli_to_hugo']:.2f}×**")
+    row("ratio hyoka / Hugo (CPU)", lambda r: f"{r['ratio_cli_cpu_to_hugo']:.2f}×")
     row("MkDocs (wall, median)", lambda r: sec(r["mkdocs"]["wall"]))
     row("MkDocs: peak RSS", lambda r: f"{r['mkdocs']['rss_mb']:.0f} MB")
-    row("ratio MkDocs / hyoka (wall)", lambda r: f"{r['ratio_mkdocs_to_cli']:.2f}×")
-    row("full build with search (CLI wall)", lambda r: sec(r["cli_search"]["wall"]))
-    row("full build with search: peak RSS", lambda r: f"{r['cli_search']['rss_mb']:.0f} MB")
-    row("&nbsp;&nbsp;Pagefind index stage", lambda r: sec(r["search_stages"]["search index"]))
-    row("&nbsp;&nbsp;Pagefind peak RSS", lambda r: f"{r['search_pagefind_rss_mb']:.0f} MB")
+    row("**ratio MkDocs / hyoka (wall)**", lambda r: f"**{r['ratio_mkdocs_to_cli']:.2f}×**")
+    row("**one sheet edited: `build --no-search`** (cache)", lambda r: f"**{sec(r['incremental']['wall'])}**")
+    row("&nbsp;&nbsp;files written anew (of all)",
+        lambda r: f"{r['incremental']['written']:,} of {r['incremental']['files']:,}")
+    row("&nbsp;&nbsp;identical to a clean build", lambda r: "yes" if r["incremental"]["identical_to_clean"] else "**NO**")
+    row("&nbsp;&nbsp;nothing changed: `build --no-search`", lambda r: sec(r["incremental"]["unchanged_wall"]))
+    row("**full build with search** `--no-cache` (wall)", lambda r: f"**{sec(r['cli_search']['wall'])}**")
+    row("full build with search: peak memory (PSS of the tree)", lambda r: f"{r['cli_search']['tree_mb']:.0f} MB")
+    row("full build with search: peak RSS of one process", lambda r: f"{r['cli_search']['rss_mb']:.0f} MB")
+    row("&nbsp;&nbsp;Pagefind stage (stage-timed run)", lambda r: sec(r["stages"]["search index"]))
     row("load average during runs", lambda r: "–".join(f"{x:.1f}" for x in (min(r["load_avg"]), max(r["load_avg"]))))
     edit = results.get("edit")
     if edit:
@@ -467,8 +555,11 @@ def report(results: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_stages":
-        prof = Path(argv[argv.index("--profile") + 1]) if "--profile" in argv else None
-        print(json.dumps(child_stages(Path(argv[1]), Path(argv[2]), "--search" in argv, prof)))
+        jobs = int(argv[argv.index("--jobs") + 1]) if "--jobs" in argv else None
+        print(json.dumps(child_stages(Path(argv[1]), Path(argv[2]), "--search" in argv, jobs)))
+        return 0
+    if argv and argv[0] == "_profile":
+        print(json.dumps(child_profile(Path(argv[1]), Path(argv[2]))))
         return 0
     if argv and argv[0] == "_edit":
         print(json.dumps(child_edit(Path(argv[1]))))
@@ -481,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-hugo", action="store_true")
     p.add_argument("--no-mkdocs", action="store_true")
     p.add_argument("--search", action="store_true", help="also build with the Pagefind index")
-    p.add_argument("--edit-size", type=int, default=5000, help="sheets for the one-edit rebuild (0: skip)")
+    p.add_argument("--edit-size", type=int, default=10000, help="sheets for the one-edit rebuild (0: skip)")
     p.add_argument("--profile", action="store_true", help="cProfile the render stage at the largest N")
     p.add_argument("--workdir", type=Path, help="where corpora and outputs go (default: a temp folder on /dev/shm)")
     p.add_argument("--keep", action="store_true", help="keep the work folder")
@@ -536,7 +627,7 @@ def main(argv: list[str] | None = None) -> int:
                 n = max(args.sizes)
                 proj = work / f"n{n}"
                 target = BENCH / f"profile-{n}.txt"
-                _child(["_stages", str(proj), str(proj / "_site"), "--profile", str(target)])
+                _child(["_profile", str(proj), str(target)])
                 print(f"profile: {target}")
             except RuntimeError as exc:
                 print(f"profile skipped: {exc}", file=sys.stderr)

@@ -1,19 +1,22 @@
-"""Pure chart geometry: Indicator / CostYear / rows → frozen chart specs with Japanese summaries.
+"""Pure chart geometry: Indicator / CostYear / rows → immutable chart specs with Japanese summaries.
 
-No Jinja and no I/O: the components in templates/components/*_chart.html draw these specs as
-inline SVG. Coordinates are SVG user units in a viewBox whose width is chosen so that text stays
-legible when the SVG is scaled to a 320 px phone (about 0.85 px per unit there); CSS makes the SVG
-as wide as its container. Missing values (None) are never drawn as zero (they get a text mark).
+No Jinja and no I/O: hyoka/htmlparts.py (indicator and cost charts) and
+templates/components/bar_chart.html draw these specs as inline SVG. The specs are named tuples:
+immutable like frozen dataclasses and several times cheaper to build (a sheet page needs dozens).
+Coordinates are SVG user units in a viewBox whose width is chosen so that text stays legible when
+the SVG is scaled to a 320 px phone (about 0.85 px per unit there); CSS makes the SVG as wide as
+its container. Missing values (None) are never drawn as zero (they get a text mark).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from .era import wareki
-from .model import Achievement, CostYear, Indicator, Number
+from .era import wareki as _wareki_uncached
+from .model import Achievement, CostYear, Indicator, IndicatorValue, Number
 from .render import fmt_man_yen, fmt_number
 
 ACHIEVEMENT_TEXT: dict[str, str] = {
@@ -30,10 +33,33 @@ KIND_STYLE_TEXT: dict[str, str] = {
 # Type sizes in user units (the templates set them as font-size attributes).
 FONT = 12
 FONT_SMALL = 11
+BAR_LABEL_FONT = 13             # the row labels of a horizontal bar chart
 # Narrowest viewBox: about the content width of a 390 px phone, so text is ~12 px there.
 MIN_WIDTH = 340
 # A slot must hold 「令和10年度」 at FONT with a little air.
 MIN_SLOT = 66
+
+
+# 「令和6年度」 for a year: charts write a handful of years thousands of times.
+wareki = functools.lru_cache(maxsize=512)(_wareki_uncached)
+
+
+class _SvgNumber(dict):  # type: ignore[type-arg]
+    """Coordinates as SVG text (174, 131.33), memoised: writing a float is slow (a decimal
+    conversion), and coordinates repeat across charts (shared axes and widths). Use svg_number[x].
+
+    Keys are ints and non-integral floats only: _r never returns an integral float, so 174 and
+    174.0, equal as dictionary keys, never meet (tests/test_render_parts.py checks the specs).
+    """
+
+    def __missing__(self, x: Number) -> str:
+        text = str(x)
+        if len(self) < 200_000:  # bounded; one corpus's distinct coordinates fit many times
+            self[x] = text
+        return text
+
+
+svg_number = _SvgNumber()
 
 
 def _year_font(slot_width: float) -> float:
@@ -42,7 +68,17 @@ def _year_font(slot_width: float) -> float:
 
 
 def _r(x: float) -> Number:
-    """Round a coordinate for compact, deterministic SVG output (174 rather than 174.0)."""
+    """Round a coordinate for compact, deterministic SVG output (174 rather than 174.0).
+
+    The same number as _tidy(round(x, 2)), without round(x, 2)'s slow decimal conversion: x·100
+    rounded to an integer k gives the double nearest k/100, which is what round(x, 2) returns,
+    unless x·100 is within float error of a half (then the exact rounding decides).
+    """
+    y = x * 100.0
+    if -1e11 < y < 1e11:
+        k = round(y)
+        if -0.4999 < y - k < 0.4999:
+            return k // 100 if k % 100 == 0 else k / 100
     return _tidy(round(x, 2))
 
 
@@ -68,8 +104,7 @@ def fmt_value(value: Number | None, unit: str | None = None) -> str:
 
 # -- axis ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Axis:
+class Axis(NamedTuple):
     """A linear value axis from 0 to `top` in steps of `step` (1, 2, 2.5 or 5 × 10^n)."""
 
     top: Number
@@ -111,8 +146,7 @@ def nice_axis(max_value: float, integer: bool = False, intervals: int = 5) -> Ax
 
 # -- indicator chart -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Tick:
+class Tick(NamedTuple):
     """A value gridline: its y and its label."""
 
     value: Number
@@ -121,8 +155,7 @@ class Tick:
     label_y: float                  # baseline of the label, centred on the line
 
 
-@dataclass(frozen=True)
-class IndicatorSlot:
+class IndicatorSlot(NamedTuple):
     """One fiscal year of an indicator chart: actual bar, target marker, labels."""
 
     year: int
@@ -153,8 +186,7 @@ class IndicatorSlot:
     tag_x: float                    # left of the 評価対象 box (drawn for the results year only)
 
 
-@dataclass(frozen=True)
-class IndicatorChart:
+class IndicatorChart(NamedTuple):
     """Geometry and text of one indicator's target-vs-actual chart."""
 
     width: float
@@ -201,10 +233,17 @@ def indicator_summary(ind: Indicator, results_year: int) -> str:
     """One sentence about the focus year: target, actual and whether the target was met."""
     year = _focus_year([v.year for v in ind.values], results_year)
     if year is None:
-        return "この指標には年度ごとの目標・実績の記載がありません。"
+        return _summary(ind, results_year, None, None, "no_actual")
     v = ind.value(year)
     assert v is not None
-    state = ind.achievement(year)
+    return _summary(ind, results_year, year, v, ind.achievement(year))
+
+
+def _summary(ind: Indicator, results_year: int, year: int | None, v: IndicatorValue | None,
+             state: Achievement) -> str:
+    """indicator_summary for the focus year `year` (None: no values), its entry and its state."""
+    if year is None or v is None:
+        return "この指標には年度ごとの目標・実績の記載がありません。"
     label = wareki(year)
     if state == "no_actual":
         # A year before the results year is over: its actual was simply not written down.
@@ -217,25 +256,30 @@ def indicator_summary(ind: Indicator, results_year: int) -> str:
     return f"{label}は目標{target}に対し実績{actual}で、{verdict}。"
 
 
-def _indicator_desc(ind: Indicator) -> str:
-    """The chart's numbers in words, for the SVG <desc>."""
+def _desc(ind: Indicator, rows: Sequence[tuple[str, str, str, Achievement]]) -> str:
+    """The chart's numbers in words, for the SVG <desc>: per value its (year label, target text,
+    actual text, state)."""
     parts = ["縦棒が実績、ひし形の付いた横線が目標。"
              + ("少ないほど良い指標（実績が目標以下で達成）。" if ind.lower_is_better
                 else "多いほど良い指標（実績が目標以上で達成）。")]
-    for v in ind.values:
-        state = ind.achievement(v.year)
+    for year_label, target, actual, state in rows:
         verdict = f"、{ACHIEVEMENT_TEXT[state]}" if state in ("achieved", "not_achieved") else ""
-        parts.append(f"{wareki(v.year)}: 目標{fmt_value(v.target, ind.unit)}、"
-                     f"実績{fmt_value(v.actual, ind.unit)}{verdict}。")
-    if not ind.values:
+        parts.append(f"{year_label}: 目標{target}、実績{actual}{verdict}。")
+    if not rows:
         parts.append("年度ごとの目標・実績の記載はありません。")
     return "".join(parts)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_width(label: str) -> float:
+    """text_width of a value label at FONT (labels like 「1,234」 recur across charts)."""
+    return text_width(label, FONT)
 
 
 def _value_position(label: str, bar_y: float, bar_h: float, bar_w: float,
                     target_y: float | None) -> tuple[float, bool]:
     """Baseline of the actual's label and whether it is inside the bar, clear of the target marker."""
-    if text_width(label, FONT) <= bar_w - 4:
+    if _label_width(label) <= bar_w - 4:
         y = bar_y + 16
         if target_y is not None and bar_y - 2 <= target_y <= bar_y + 24:
             y = target_y + 19
@@ -247,89 +291,173 @@ def _value_position(label: str, bar_y: float, bar_h: float, bar_w: float,
     return y, False
 
 
-def _diamond(cx: float, cy: float, r: float) -> str:
-    """SVG path of a diamond (◇) of half-diagonal r centred on (cx, cy)."""
-    pts = [(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)]
-    return "M" + " L".join(f"{fmt_svg(x)} {fmt_svg(y)}" for x, y in pts) + " Z"
+# Vertical layout of the indicator chart (user units).
+_IND_PLOT_TOP, _IND_PLOT_H, _IND_PAD_RIGHT, _DIAMOND_R = 34, 140, 8, 5
+_IND_BASELINE = _IND_PLOT_TOP + _IND_PLOT_H
 
 
-def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
-    """Target (marker line) vs actual (bar) per fiscal year of one indicator."""
-    values = ind.values
-    numbers = [x for v in values for x in (v.target, v.actual) if x is not None]
-    integer = all(float(x).is_integer() for x in numbers)
-    axis = nice_axis(max([0, *numbers]), integer=integer)
+class _SlotFrame(NamedTuple):
+    """The horizontal geometry of slot i of an indicator chart (the same for every chart with the
+    same axis and number of years)."""
+
+    x: Number
+    cx: Number
+    width: Number
+    bar_x: Number
+    target_x1: Number
+    target_x2: Number
+    tag_x: Number
+    diamond_x: tuple[str, str, str]     # the diamond's centre, right and left x as SVG text
+
+
+class _IndicatorFrame(NamedTuple):
+    """Everything of an indicator chart that depends only on its axis and its number of years."""
+
+    plot_left: int
+    width: Number
+    height: Number
+    view_box: str
+    plot_right: Number
+    highlight_height: Number
+    ticks: tuple[Tick, ...]
+    bar_w: Number
+    tag_w: Number
+    year_font_size: float
+    slots: tuple[_SlotFrame, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def _nice_axis_cached(max_value: Number, integer: bool) -> Axis:
+    return nice_axis(max_value, integer=integer)
+
+
+def _y_of(value: Number, top: float) -> Number:
+    """The y of `value` on an indicator chart whose axis ends at `top` (clamped to the plot)."""
+    return _r(_IND_BASELINE - max(0.0, min(float(value), top)) / top * _IND_PLOT_H)
+
+
+@functools.lru_cache(maxsize=4096)
+def _indicator_frame(axis: Axis, n: int) -> _IndicatorFrame:
+    """The frame of an indicator chart with `axis` and `n` slots (n ≥ 1); cached: charts share them."""
     tick_labels = [fmt_number(t) for t in axis.ticks]
     plot_left = math.ceil(max(text_width(t, FONT_SMALL) for t in tick_labels) + 10)
-    pad_right = 8
-    n = max(1, len(values))
-    slot_w = max(MIN_SLOT, (MIN_WIDTH - plot_left - pad_right) / n)
-    width = _r(plot_left + n * slot_w + pad_right)
-    plot_top, plot_h = 34, 140
-    baseline = plot_top + plot_h
-
-    def y_of(value: Number) -> float:
-        return _r(baseline - max(0.0, min(float(value), float(axis.top))) / float(axis.top) * plot_h)
-
-    ticks = tuple(Tick(t, y_of(t), label, _r(y_of(t) + 4))
+    slot_w = max(MIN_SLOT, (MIN_WIDTH - plot_left - _IND_PAD_RIGHT) / n)
+    width = _r(plot_left + n * slot_w + _IND_PAD_RIGHT)
+    top = float(axis.top)
+    ticks = tuple(Tick(t, _y_of(t, top), label, _r(_y_of(t, top) + 4))
                   for t, label in zip(axis.ticks, tick_labels, strict=True))
     bar_w = _r(min(36.0, slot_w * 0.45))
     marker_half = _r(min(slot_w * 0.4, bar_w / 2 + 12))
     tag_w = _r(text_width(TAG_TEXT, FONT_SMALL) + 8)
     slots = []
-    for i, v in enumerate(values):
+    for i in range(n):
         x = plot_left + i * slot_w
         cx = x + slot_w / 2
+        slots.append(_SlotFrame(
+            x=_r(x), cx=_r(cx), width=_r(slot_w), bar_x=_r(cx - bar_w / 2),
+            target_x1=_r(cx - marker_half), target_x2=_r(cx + marker_half), tag_x=_r(cx - tag_w / 2),
+            diamond_x=(fmt_svg(cx), fmt_svg(cx + _DIAMOND_R), fmt_svg(cx - _DIAMOND_R))))
+    height = _r(_IND_BASELINE + 66)
+    return _IndicatorFrame(
+        plot_left=plot_left, width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
+        plot_right=_r(width - _IND_PAD_RIGHT),
+        highlight_height=_r(_IND_BASELINE + 63 - (_IND_PLOT_TOP - 18)), ticks=ticks, bar_w=bar_w,
+        tag_w=tag_w, year_font_size=_year_font(slot_w), slots=tuple(slots))
+
+
+def _diamond(xs: tuple[str, str, str], cy: float) -> str:
+    """SVG path of the target's diamond (◇) of half-diagonal _DIAMOND_R centred on (x, cy), given
+    the centre, right and left x already as SVG text."""
+    # cy is a rounded coordinate (_r): fmt_svg(cy) is str(cy), and fmt_svg(cy ± r) is str(_r(cy ± r)).
+    x, right, left = xs
+    y = svg_number[cy]
+    return f"M{x} {svg_number[_r(cy - _DIAMOND_R)]} L{right} {y} L{x} {svg_number[_r(cy + _DIAMOND_R)]} L{left} {y} Z"
+
+
+def _state(v: IndicatorValue, lower_is_better: bool) -> Achievement:
+    """Indicator.achievement for the entry `v` itself."""
+    if v.actual is None:
+        return "no_actual"
+    if v.target is None:
+        return "no_target"
+    met = v.actual <= v.target if lower_is_better else v.actual >= v.target
+    return "achieved" if met else "not_achieved"
+
+
+def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
+    """Target (marker line) vs actual (bar) per fiscal year of one indicator."""
+    values = ind.values
+    unit = ind.unit
+    numbers = [x for v in values for x in (v.target, v.actual) if x is not None]
+    integer = all(float(x).is_integer() for x in numbers)
+    axis = _nice_axis_cached(max([0, *numbers]), integer)
+    frame = _indicator_frame(axis, max(1, len(values)))
+    top = float(axis.top)
+    baseline = _IND_BASELINE
+    bar_w = frame.bar_w
+    # Indicator.value(year) is the first entry of that year: states and the summary use it.
+    first = {}
+    for v in values:
+        first.setdefault(v.year, v)
+    states = {year: _state(v, ind.lower_is_better) for year, v in first.items()}
+    slots = []
+    desc_rows = []
+    for f, v in zip(frame.slots, values, strict=False):  # one slot more than values when there are none
         bar_y = bar_h = None
-        target_y = None if v.target is None else y_of(v.target)
+        target_y = None if v.target is None else _y_of(v.target, top)
         if v.actual is not None:
-            bar_y = y_of(v.actual)
+            bar_y = _y_of(v.actual, top)
             bar_h = _r(baseline - bar_y)
-            value_y, inside = _value_position(fmt_number(v.actual), bar_y, bar_h, bar_w, target_y)
+            value_label = fmt_number(v.actual)
+            value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
         else:
+            value_label = ""
             inside = False
             value_y = baseline - 12
             if target_y is not None and target_y > baseline - 24:
                 value_y = target_y - 12
-        state = ind.achievement(v.year)
+        state = states[v.year]
+        year_label = wareki(v.year)
+        target_text = fmt_value(v.target, unit)
+        actual_text = fmt_value(v.actual, unit)
+        desc_rows.append((year_label, target_text, actual_text, state))
         slots.append(IndicatorSlot(
-            year=v.year, year_label=wareki(v.year), x=_r(x), cx=_r(cx), width=_r(slot_w),
-            target=v.target, actual=v.actual,
-            target_text=fmt_value(v.target, ind.unit), actual_text=fmt_value(v.actual, ind.unit),
+            year=v.year, year_label=year_label, x=f.x, cx=f.cx, width=f.width,
+            target=v.target, actual=v.actual, target_text=target_text, actual_text=actual_text,
             missing_target=v.target is None, missing_actual=v.actual is None,
-            bar_x=_r(cx - bar_w / 2), bar_width=bar_w, bar_y=bar_y, bar_height=bar_h,
-            value_label="" if v.actual is None else fmt_number(v.actual), value_y=_r(value_y),
-            value_inside=inside,
-            target_y=target_y, target_x1=_r(cx - marker_half), target_x2=_r(cx + marker_half),
-            target_path="" if target_y is None else _diamond(cx, target_y, 5),
+            bar_x=f.bar_x, bar_width=bar_w, bar_y=bar_y, bar_height=bar_h,
+            value_label=value_label, value_y=_r(value_y), value_inside=inside,
+            target_y=target_y, target_x1=f.target_x1, target_x2=f.target_x2,
+            target_path="" if target_y is None else _diamond(f.diamond_x, target_y),
             achievement=state, achievement_text=ACHIEVEMENT_TEXT[state],
-            is_results_year=v.year == results_year, tag_x=_r(cx - tag_w / 2),
+            is_results_year=v.year == results_year, tag_x=f.tag_x,
         ))
-    height = _r(baseline + 66)
-    title = f"{ind.kind_label}「{ind.name}」の目標と実績のグラフ"
+    focus = _focus_year(list(first), results_year)
+    summary = _summary(ind, results_year, focus, None if focus is None else first[focus],
+                       "no_actual" if focus is None else states[focus])
+    plot_top = _IND_PLOT_TOP
     return IndicatorChart(
-        width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
-        plot_left=plot_left, plot_right=_r(width - pad_right), plot_top=plot_top, baseline=baseline,
-        tick_x=plot_left - 6,
-        highlight_y=plot_top - 18, highlight_height=_r(baseline + 63 - (plot_top - 18)),
-        axis=axis, ticks=ticks, slots=tuple(slots), unit=ind.unit,
-        unit_label=f"単位: {ind.unit}" if ind.unit else "", lower_is_better=ind.lower_is_better,
-        focus_year=_focus_year([v.year for v in values], results_year),
+        width=frame.width, height=frame.height, view_box=frame.view_box,
+        plot_left=frame.plot_left, plot_right=frame.plot_right, plot_top=plot_top, baseline=baseline,
+        tick_x=frame.plot_left - 6,
+        highlight_y=plot_top - 18, highlight_height=frame.highlight_height,
+        axis=axis, ticks=frame.ticks, slots=tuple(slots), unit=unit,
+        unit_label=f"単位: {unit}" if unit else "", lower_is_better=ind.lower_is_better,
+        focus_year=focus,
         year_y=baseline + 19, achievement_y=baseline + 36, tag_y=baseline + 55,
-        year_font_size=_year_font(slot_w), tag_text=TAG_TEXT, tag_width=tag_w,
-        title=title, desc=_indicator_desc(ind), summary=indicator_summary(ind, results_year),
+        year_font_size=frame.year_font_size, tag_text=TAG_TEXT, tag_width=frame.tag_w,
+        title=f"{ind.kind_label}「{ind.name}」の目標と実績のグラフ", desc=_desc(ind, desc_rows), summary=summary,
     )
 
 
 def fmt_svg(x: float) -> str:
-    """A coordinate as SVG text: 340 rather than 340.0."""
-    return fmt_number(_tidy(x)).replace(",", "")
+    """A coordinate as SVG text: 340 rather than 340.0 (the number as Python writes it, no commas)."""
+    return str(_tidy(x))
 
 
 # -- cost chart ----------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class CostSegment:
+class CostSegment(NamedTuple):
     """One stacked part of a cost bar; y/height are exact, rect_* leave a gap at the joint."""
 
     key: str                        # operating / personnel / total (when there is no breakdown)
@@ -341,8 +469,7 @@ class CostSegment:
     rect_height: float
 
 
-@dataclass(frozen=True)
-class CostBar:
+class CostBar(NamedTuple):
     """One fiscal year of the cost chart."""
 
     year: int
@@ -364,8 +491,7 @@ class CostBar:
     is_results_year: bool
 
 
-@dataclass(frozen=True)
-class CostChart:
+class CostChart(NamedTuple):
     """Geometry and text of a sheet's stacked cost chart."""
 
     width: float
@@ -518,8 +644,7 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
 
 # -- horizontal bar chart (top page) -------------------------------------------------------------
 
-@dataclass(frozen=True)
-class BarRow:
+class BarRow(NamedTuple):
     """One labelled horizontal bar: label lines above the bar, the value after its end."""
 
     label: str
@@ -537,8 +662,7 @@ class BarRow:
     missing: bool
 
 
-@dataclass(frozen=True)
-class BarChart:
+class BarChart(NamedTuple):
     """Geometry and text of a horizontal bar chart."""
 
     width: float
@@ -551,7 +675,7 @@ class BarChart:
     title: str
     desc: str
     font_size: float = FONT
-    label_font_size: float = 13
+    label_font_size: float = BAR_LABEL_FONT
 
 
 def wrap_text(text: str, max_width: float, size: float) -> tuple[str, ...]:
@@ -571,7 +695,7 @@ def wrap_text(text: str, max_width: float, size: float) -> tuple[str, ...]:
 def bar_chart(rows: Sequence[tuple[str, Number | None]], unit: str, title: str) -> BarChart:
     """Horizontal bars, one per (label, value) row, scaled to the largest value."""
     width = MIN_WIDTH
-    size, line_h, bar_h, gap = BarChart.label_font_size, 18, 16, 14
+    size, line_h, bar_h, gap = BAR_LABEL_FONT, 18, 16, 14
     texts = [fmt_value(v, unit) for _, v in rows]
     value_room = max([0.0, *(text_width(t, FONT) for t in texts)]) + 8
     bar_max = width - value_room

@@ -22,6 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     _common(p, None)
     # `python build.py --no-search` (no command) is a build without the search index, too.
     p.add_argument("--no-search", action="store_true", help="build で検索の索引を作らない")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="build で使うプロセスの数（既定: CPU のコア数）")
     p.set_defaults(out=None, strict=False, base_url=None)  # `python build.py` alone means `build`
     # The same options after the command name too (`python build.py check -q`).
     common = argparse.ArgumentParser(add_help=False)
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--base-url", help="公開先の URL（site_config.yaml の base_url の代わりに使う。例: https://example.github.io/hyoka/）")
     b.add_argument("--no-search", action="store_true", default=argparse.SUPPRESS,
                    help="検索の索引（Pagefind）を作らない（検索ページは結果を表示できません）")
+    b.add_argument("--no-cache", action="store_true",
+                   help="前回のビルドのキャッシュ（.hyoka-cache/）を使わず、すべてを作り直す")
+    b.add_argument("-j", "--jobs", type=int, default=argparse.SUPPRESS,
+                   help="読み込みとページ生成に使うプロセスの数（既定: CPU のコア数。1 で並列にしない）")
     c = sub.add_parser("check", help="シートを検査するだけで、サイトは書き出さない", parents=[common])
     c.add_argument("files", nargs="*", type=Path, metavar="FILE",
                    help="このシートだけを検査する（pre-commit 用。省略するとすべてとリンク）")
@@ -132,13 +137,17 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         start = time.perf_counter()
         from .progress import NORMAL, QUIET, VERBOSE, Progress
         level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
-        result = pipeline.run(config, strict=strict, search=not args.no_search, progress=Progress(level=level))
+        result = pipeline.run(config, strict=strict, search=not args.no_search, progress=Progress(level=level),
+                              jobs=args.jobs, cache=not getattr(args, "no_cache", False))
         _print_problems(result.warnings)
         if result.warnings:
             print(f"{summary(result.warnings)}。", file=sys.stderr)
         say(f"{len(result.site.sheets)}件のシートから {result.pages}ページを "
             f"{pipeline.rel_path(config.output_dir, config.root)}/ に書き出しました"
             f"（{time.perf_counter() - start:.1f}秒）。")
+        reused = result.pages - result.rendered - pipeline.always_written(result.site)
+        if reused > 0:
+            say(f"前回のビルドから変わらない {reused}ページはそのまま使いました（すべて作り直すには --no-cache）。")
         return 0
     if command == "check":
         if args.files:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -124,9 +125,10 @@ def _group_by(sheets: tuple[Sheet, ...], key: Callable[[Sheet], str | None], pre
             spellings[k].append(name)
     groups = []
     used: set[str] = set()
-    for k in sorted(buckets, key=lambda k: order(_display(spellings[k]))):
+    names = {k: _display(v) for k, v in spellings.items()}
+    for k in sorted(buckets, key=lambda k: order(names[k])):
         members = tuple(buckets[k])
-        name = _display(spellings[k])
+        name = names[k]
         segment = base = slug(k)
         n = 1
         # Two names, one segment (one number, or names differing only in 記号 or in case, which
@@ -146,6 +148,7 @@ def _plan_slug(key: str) -> str:
     return m.group(1) if m else slug_segment(key)
 
 
+@functools.lru_cache(maxsize=4096)
 def group_key(name: str) -> str:
     """Names that differ only in width or spacing (「6. 市民協働」「6.市民協働」) are one group."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
@@ -153,7 +156,8 @@ def group_key(name: str) -> str:
 
 def _display(spellings: list[str]) -> str:
     """The spelling most sheets use (ties: the first in sort order)."""
-    return min(set(spellings), key=lambda s: (-spellings.count(s), s))
+    counts = Counter(spellings)
+    return min(counts, key=lambda s: (-counts[s], s))
 
 
 def _natural(text: str) -> tuple:

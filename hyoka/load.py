@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -110,6 +111,161 @@ for _tag, _pattern, _first in _PLAIN_TYPES:
         _LineLoader.yaml_implicit_resolvers.setdefault(_char, []).append((_tag, re.compile(_pattern)))
 
 
+# -- the fast path: libyaml composes the nodes, one recursive walk builds the values ---------------
+# What the _LineLoader above gives, several times faster: PyYAML's constructors run a generator and
+# a dict of constructors per node, and its resolver runs the regexes of _PLAIN_TYPES for every
+# plain scalar. Here the composer only marks how each node was written (the sentinels below, which
+# no explicitly tagged node can have: its tag is a fresh string), and the walk resolves plain
+# scalars by their first character. A node with an explicit tag (!!str, !!binary, !foo ...) is
+# rare and is left to the _LineLoader, whose constructors give the result and the message.
+_PLAIN, _QUOTED, _MAP, _SEQ = (object() for _ in range(4))
+# Per first character, the same (kind, regex) list the _LineLoader's resolver tries, in its order.
+_PLAIN_KINDS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
+    char: tuple((tag.rsplit(":", 1)[-1], regex) for tag, regex in resolvers)
+    for char, resolvers in _LineLoader.yaml_implicit_resolvers.items()
+}
+# Plain scalars that _plain has read: keys such as `total` and numbers such as 2024 repeat in every
+# sheet. Values are immutable (text, numbers, true/false, null), so sharing them changes nothing.
+_PLAIN_SEEN: dict[str, Any] = {}
+_INF = yaml.constructor.SafeConstructor.inf_value
+_NAN = yaml.constructor.SafeConstructor.nan_value
+
+
+class _ExplicitTag(Exception):
+    """A node has an explicit tag: the _LineLoader reads this document instead."""
+
+
+def _plain(value: str, kinds: tuple[tuple[str, re.Pattern[str]], ...]) -> Any:
+    """A plain scalar whose first character may start a non-text value, as the _LineLoader reads it."""
+    try:
+        return _PLAIN_SEEN[value]
+    except KeyError:
+        pass
+    result = _resolve_plain(value, kinds)
+    if len(value) <= 40 and len(_PLAIN_SEEN) < 10_000:
+        _PLAIN_SEEN[value] = result
+    return result
+
+
+def _resolve_plain(value: str, kinds: tuple[tuple[str, re.Pattern[str]], ...]) -> Any:
+    for kind, regex in kinds:
+        if regex.match(value):
+            if kind == "int":  # as _construct_int
+                return int(value) if len(value) <= 300 else float(value)
+            if kind == "float":  # as SafeConstructor.construct_yaml_float
+                text = value.replace("_", "").lower()
+                sign = -1 if text[0] == "-" else 1
+                if text[0] in "+-":
+                    text = text[1:]
+                if text == ".inf":
+                    return sign * _INF
+                if text == ".nan":
+                    return _NAN
+                return sign * float(text)
+            if kind == "bool":  # SafeConstructor.bool_values of the lowered word: true or false
+                return value.lower() == "true"
+            return None
+    return value
+
+
+class _Composer(yaml.cyaml.CParser if yaml.__with_libyaml__ else object):  # type: ignore[misc]
+    """libyaml's parser and composer; the resolver hooks only record how each node was written."""
+
+    def resolve(self, kind: type, value: str | None, implicit: Any) -> object:
+        if kind is yaml.ScalarNode:
+            return _PLAIN if implicit[0] else _QUOTED
+        return _MAP if kind is yaml.MappingNode else _SEQ
+
+    def descend_resolver(self, parent: Any, index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
+
+def _node_value(node: Any, dups: list[tuple[Any, int]], bad_keys: list[int]) -> Any:
+    """The value of one node (as _LineLoader.construct_object(node, deep=True) builds it)."""
+    tag = node.tag
+    if tag is _PLAIN:
+        value = node.value
+        kinds = _PLAIN_KINDS.get(value[:1])
+        return value if kinds is None else _plain(value, kinds)
+    if tag is _QUOTED:
+        return node.value
+    if tag is _MAP:
+        result = MarkedDict()
+        result.line = node.start_mark.line
+        key_lines: dict[Any, int] = {}
+        result.key_lines = key_lines
+        for key_node, value_node in node.value:
+            tag = key_node.tag
+            if tag is _PLAIN:
+                key = key_node.value
+                kinds = _PLAIN_KINDS.get(key[:1])
+                if kinds is not None:
+                    key = _plain(key, kinds)
+            elif tag is _QUOTED:
+                key = key_node.value
+            else:
+                key = _node_value(key_node, dups, bad_keys)
+                if tag is _MAP or tag is _SEQ:  # a MarkedDict or MarkedList: not hashable
+                    bad_keys.append(key_node.start_mark.line)
+                    continue
+            line = key_node.start_mark.line
+            if key in result:
+                dups.append((key, line))
+            tag = value_node.tag
+            if tag is _QUOTED:
+                result[key] = value_node.value
+            elif tag is _PLAIN:
+                value = value_node.value
+                kinds = _PLAIN_KINDS.get(value[:1])
+                result[key] = value if kinds is None else _plain(value, kinds)
+            else:
+                result[key] = _node_value(value_node, dups, bad_keys)
+            key_lines[key] = line
+        return result
+    if tag is _SEQ:
+        items = node.value
+        seq = MarkedList([_node_value(child, dups, bad_keys) for child in items])
+        seq.line = node.start_mark.line
+        seq.item_lines = [child.start_mark.line for child in items]
+        return seq
+    raise _ExplicitTag
+
+
+def _load_fast(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
+    """(data, duplicate keys, lines of unhashable keys); raises YAMLError, or _ExplicitTag."""
+    composer = _Composer(text)
+    try:
+        node = composer.get_single_node()
+    finally:
+        composer.dispose()
+    dups: list[tuple[Any, int]] = []
+    bad_keys: list[int] = []
+    return (None if node is None else _node_value(node, dups, bad_keys)), dups, bad_keys
+
+
+def _load_slow(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
+    """The same with PyYAML's constructors: for explicit tags, and where libyaml is missing."""
+    loader = _LineLoader(text)
+    try:
+        data = loader.get_single_data()
+    finally:
+        loader.dispose()
+    return data, loader.duplicate_keys, loader.unhashable_keys
+
+
+def _load_marked(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
+    """(data with line marks, duplicate keys with their lines, lines of unhashable keys)."""
+    if yaml.__with_libyaml__:
+        try:
+            return _load_fast(text)
+        except _ExplicitTag:
+            pass
+    return _load_slow(text)
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """One content file split into front matter and body, with where each starts."""
@@ -212,33 +368,31 @@ def parse_yaml(text: str, rel: str, first_line: int) -> tuple[Any, list[Problem]
                               "アンカー（&名前）と別名（*名前）を使わず、値をそれぞれの場所に書いてください。"
                               "値が * や & で始まるときは \"...\" で囲みます。")
                       for line in aliases]
-    loader = _LineLoader(text)
     try:
-        data = loader.get_single_data()
+        data, duplicate_keys, unhashable_keys = _load_marked(text)
     except yaml.YAMLError as exc:
         return None, [yaml_problem(rel, exc, first_line, text)]
-    finally:
-        loader.dispose()
     problems = [
         Problem(rel, first_line + line, str(key), "重複したキー",
                 f"キー「{key}」が同じ階層に2回以上書かれています",
                 "YAML では後の値だけが残り、前の値は失われます。どちらか一方にしてください。")
-        for key, line in loader.duplicate_keys
+        for key, line in duplicate_keys
     ]
     problems += [
         Problem(rel, first_line + line, "", "YAML", "キーに使えない値（リストや辞書）がキーになっています",
                 "キーは title のような名前にしてください。「? 」で始まる行や [ ] { } の位置を確かめてください。")
-        for line in loader.unhashable_keys
+        for line in unhashable_keys
     ]
     return data, problems
 
 
 _FENCE = re.compile(r"^---[ \t]*$")
+_CLOSING_FENCE = re.compile(r"^(?:---[ \t]*|\.\.\.)\r*$", re.MULTILINE)
 
 
 def split_front_matter(text: str, rel: str) -> tuple[str, str, int, int, list[Problem]]:
     """Return (front matter, body, fm first line, body first line, problems)."""
-    lines = text.split("\n")
+    lines = text.split("\n", 1)
     if not text.strip():
         return "", "", 1, 1, [Problem(rel, 1, "", "ファイル", "ファイルが空です",
                                       "先頭に --- で囲んだ front matter（YAML）を書いてください。")]
@@ -246,11 +400,13 @@ def split_front_matter(text: str, rel: str) -> tuple[str, str, int, int, list[Pr
         return "", "", 1, 1, [Problem(rel, 1, "", "front matter",
                                       "先頭行が --- ではありません（front matter がありません）",
                                       "1行目に --- 、YAML の項目、次に --- の行を書き、その後に本文を書きます。")]
-    for i in range(1, len(lines)):
-        if _FENCE.match(lines[i].rstrip("\r")) or lines[i].rstrip("\r") == "...":
-            fm = "\n".join(lines[1:i])
-            body = "\n".join(lines[i + 1:])
-            return fm, body, 2, i + 2, []
+    # The first later line that is --- (or ...), whatever \r follow it: one search, not a loop.
+    start = len(lines[0]) + 1
+    end = _CLOSING_FENCE.search(text, start) if start <= len(text) else None
+    if end is not None:
+        fm = text[start:end.start() - 1] if end.start() > start else ""
+        body = text[end.end() + 1:]
+        return fm, body, 2, text.count("\n", 0, end.start()) + 2, []
     return "", "", 1, 1, [Problem(rel, 1, "", "front matter",
                                   "front matter が --- で閉じられていません",
                                   "YAML の項目の後に --- だけの行を書いてください。")]
@@ -382,11 +538,45 @@ def rel_path(path: Path, root: Path) -> str:
         return str(path)
 
 
+def rel_paths(paths: list[Path], root: Path) -> list[str]:
+    """rel_path of each path, resolving each folder once instead of each file (10,000 sheets sit
+    in a few folders); a linked file is resolved on its own."""
+    base = root.resolve()
+    folders: dict[Path, Path] = {}
+    out = []
+    for path in paths:
+        folder = folders.get(path.parent)
+        if folder is None:
+            folder = folders[path.parent] = path.parent.resolve()
+        full = path.resolve() if path.is_symlink() else folder / path.name
+        try:
+            out.append(full.relative_to(base).as_posix())
+        except ValueError:
+            out.append(str(path))
+    return out
+
+
 def find_content(content_dir: Path) -> list[Path]:
-    """Every sheet file under the content folder, in a stable order."""
+    """Every sheet file under the content folder, in a stable order (the order of sorted Paths).
+
+    Files and folders whose names start with "." or "_" are skipped (drafts, editor files). A
+    folder named *.md is listed too, so that it is reported instead of silently skipped.
+    (os.walk, not Path.rglob: at 10,000 files rglob and Path sorting took most of a second.)
+    """
     if not content_dir.is_dir():
         return []
-    return sorted(
-        p for p in content_dir.rglob("*.md")
-        if not any(part.startswith((".", "_")) for part in p.relative_to(content_dir).parts)
-    )
+    found: list[tuple[str, ...]] = []
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(content_dir, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:  # a link back up the tree
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        rel = os.path.relpath(dirpath, content_dir)
+        parts = () if rel == "." else tuple(rel.split(os.sep))
+        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_"))]
+        found += [(*parts, name) for name in (*filenames, *dirnames)
+                  if name.endswith(".md") and not name.startswith((".", "_"))]
+    found.sort()
+    return [content_dir.joinpath(*parts) for parts in found]

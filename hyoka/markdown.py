@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -42,10 +44,22 @@ def _align_classes(state) -> None:  # type: ignore[no-untyped-def]
 
 _MD = make_markdown()
 
+# The same parser without the rules that can only start at one of these characters (tables |,
+# code spans and fences ` ~, strikethrough ~, block quotes >, links and references [, escapes \,
+# autolinks and raw HTML <, entities &) and the ones the options switch off (linkify, raw HTML,
+# typographer). A body without any of these characters gives the same HTML with either parser
+# (tests/test_render_parts.py), and most bodies — headings, paragraphs, lists — have none: the
+# lean parser tries fewer rules at every line and character.
+_LEAN_BLOCKERS = re.compile(r"[|`~>\[\\<&]")
+_LEAN = make_markdown()
+_LEAN.disable(["table", "fence", "blockquote", "reference", "html_block"])
+_LEAN.disable(["linkify", "escape", "backticks", "strikethrough", "link", "autolink", "html_inline", "entity"])
+_LEAN.disable(["linkify", "replacements", "smartquotes"])
+
 
 def render_markdown(text: str) -> str:
     """Markdown body → safe HTML."""
-    return _MD.render(text)
+    return (_MD if _LEAN_BLOCKERS.search(text) else _LEAN).render(text)
 
 
 def tokens(text: str) -> list[Token]:

@@ -15,7 +15,6 @@ import math
 import os
 import re
 import unicodedata
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -220,12 +219,19 @@ def cell(value: Any) -> str:
 
 def csv_text(table: Table, rows: Iterable[dict[str, Any]]) -> str:
     """UTF-8 text with a BOM and CRLF line ends, so Excel on Japanese Windows opens it correctly."""
+    return BOM + csv_lines(table, None) + csv_lines(table, rows)
+
+
+def csv_lines(table: Table, rows: Iterable[dict[str, Any]] | None) -> str:
+    """CSV lines (CRLF) of `rows`, or the header line when rows is None."""
     buf = io.StringIO(newline="")
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(table.header)
-    for row in rows:
-        writer.writerow([cell(row.get(c.name)) for c in table.columns])
-    return BOM + buf.getvalue()
+    if rows is None:
+        writer.writerow(table.header)
+    else:
+        names = [c.name for c in table.columns]
+        writer.writerows([cell(row.get(name)) for name in names] for row in rows)
+    return buf.getvalue()
 
 
 def _ordered(sheets: Iterable[Sheet]) -> list[Sheet]:
@@ -304,8 +310,100 @@ def sheet_record(sheet: Sheet) -> dict[str, Any]:
 
 
 def json_text(value: Any) -> str:
-    """Stable, readable JSON (key order is the schema's, the order people read a sheet)."""
-    return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    """Stable, readable JSON (key order is the schema's, the order people read a sheet).
+
+    The same text as json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False) + "\n",
+    written by `_json` (json.dumps with indent is its pure-Python encoder: several times slower,
+    10,000 sheet.json files took seconds); anything `_json` does not know goes to json.dumps.
+    """
+    out: list[str] = []
+    try:
+        _json(value, "\n", out)
+    except _NotPlain:
+        return json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    out.append("\n")
+    return "".join(out)
+
+
+class _NotPlain(Exception):
+    """A value _json leaves to json.dumps (an odd key, a NaN, an unknown type)."""
+
+
+def _json(value: Any, newline: str, out: list[str]) -> None:
+    """Append `value` as indented JSON; `newline` is a line break plus the current indent."""
+    if isinstance(value, str):
+        out.append(_json_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif type(value) is int:
+        out.append(int.__repr__(value))
+    elif type(value) is float:
+        if not math.isfinite(value):
+            raise _NotPlain
+        out.append(float.__repr__(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for key, item in value.items():
+            if isinstance(key, str):
+                name = key
+            elif type(key) is int:
+                name = int.__repr__(key)  # json.dumps writes int keys as strings, too
+            else:
+                raise _NotPlain
+            out.append(f"{sep}{_json_string(name)}: ")
+            _json(item, inner, out)
+            sep = "," + inner
+        out.append(newline + "}")
+    elif isinstance(value, list | tuple):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        sep = "[" + inner
+        for item in value:
+            out.append(sep)
+            _json(item, inner, out)
+            sep = "," + inner
+        out.append(newline + "]")
+    else:
+        raise _NotPlain
+
+
+_json_string = json.encoder.encode_basestring  # the C encoder for strings (ensure_ascii=False)
+
+
+def sheet_json(sheet: Sheet) -> str:
+    """A sheet's sheet.json (the front matter's year keys become strings, as in sheet_record)."""
+    return json_text({**sheet.data, "body": sheet.body.strip("\n")})
+
+
+def json_array(texts: Sequence[str]) -> str:
+    """json_text of a list, from the json_text of each element (each record is encoded once)."""
+    return json_array_of_items([json_item(t) for t in texts])
+
+
+def json_item(text: str) -> str:
+    """An element's json_text as it reads inside an array.
+
+    Nesting a value one level deeper indents each of its lines by two spaces; JSON strings hold
+    no raw line breaks, so every line break in an element's text is one of its own lines.
+    """
+    return "  " + text.rstrip("\n").replace("\n", "\n  ")
+
+
+def json_array_of_items(items: Sequence[str]) -> str:
+    """json_text of a list from its json_item texts."""
+    if not items:
+        return "[]\n"
+    return "[\n" + ",\n".join(items) + "\n]\n"
 
 
 def published_schema(config: SiteConfig) -> dict[str, Any]:
@@ -352,46 +450,67 @@ def build_time() -> str | None:
     return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _xml(root: ET.Element) -> str:
-    ET.indent(root, space="  ")
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+def _text(value: str) -> str:
+    """XML character data (what ElementTree escapes)."""
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: str) -> str:
+    """An XML attribute value in double quotes (what ElementTree escapes)."""
+    return (_text(value).replace('"', "&quot;").replace("\r", "&#13;").replace("\n", "&#10;")
+            .replace("\t", "&#09;"))
+
+
+def _element(name: str, text: str, indent: str) -> str:
+    return f"{indent}<{name}>{_text(text)}</{name}>\n" if text else f"{indent}<{name} />\n"
+
+
+def _empty(name: str, indent: str, **attrs: str) -> str:
+    return f"{indent}<{name} " + " ".join(f'{k}="{_attr(v)}"' for k, v in attrs.items()) + " />\n"
+
+
+XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>\n'
 
 
 def atom_feed(site: Site, base: str) -> str:
-    """Atom 1.0: one entry per sheet, newest evaluation year first; ids are the permanent page URLs."""
+    """Atom 1.0: one entry per sheet, newest evaluation year first; ids are the permanent page URLs.
+
+    Written as text (an ElementTree of every entry cost seconds at 10,000 sheets), indented two
+    spaces per level as ElementTree.indent would.
+    """
     cfg = site.config
-    feed = ET.Element("feed", {"xmlns": ATOM_NS, "{http://www.w3.org/XML/1998/namespace}lang": "ja"})
-    ET.SubElement(feed, "id").text = f"{base}feed.xml"
-    ET.SubElement(feed, "title").text = cfg.site_title
+    out = [XML_DECLARATION, f'<feed xmlns="{ATOM_NS}" xml:lang="ja">\n', _element("id", f"{base}feed.xml", "  "),
+           _element("title", cfg.site_title, "  ")]
     if cfg.description:
-        ET.SubElement(feed, "subtitle").text = cfg.description
-    ET.SubElement(feed, "link", rel="self", type="application/atom+xml", href=f"{base}feed.xml")
-    ET.SubElement(feed, "link", rel="alternate", type="text/html", href=base)
+        out.append(_element("subtitle", cfg.description, "  "))
+    out += [_empty("link", "  ", rel="self", type="application/atom+xml", href=f"{base}feed.xml"),
+            _empty("link", "  ", rel="alternate", type="text/html", href=base)]
     dates = [_entry_date(s.evaluation_year) for s in site.sheets]
-    ET.SubElement(feed, "updated").text = build_time() or max(dates, default=_entry_date(YEAR_MIN))
-    author = ET.SubElement(feed, "author")
-    ET.SubElement(author, "name").text = cfg.contact.get("name") or cfg.city
+    out.append(_element("updated", build_time() or max(dates, default=_entry_date(YEAR_MIN)), "  "))
+    out += ["  <author>\n", _element("name", cfg.contact.get("name") or cfg.city, "    ")]
     if cfg.contact.get("url"):
-        ET.SubElement(author, "uri").text = cfg.contact["url"]
+        out.append(_element("uri", cfg.contact["url"], "    "))
+    out.append("  </author>\n")
     for s in site.sheets:
         url = base + href(s.url)
-        entry = ET.SubElement(feed, "entry")
-        ET.SubElement(entry, "id").text = url
-        ET.SubElement(entry, "title").text = f"{s.title}（{wareki(s.evaluation_year)}評価）"
-        ET.SubElement(entry, "link", rel="alternate", type="text/html", href=url)
-        ET.SubElement(entry, "updated").text = _entry_date(s.evaluation_year)
-        ET.SubElement(entry, "category", term=str(s.evaluation_year), label=f"{wareki(s.evaluation_year)}評価")
+        year = wareki(s.evaluation_year)
         summary = " ".join(p for p in (s.purpose, s.direction and f"事業の方針: {s.direction}") if p)
-        ET.SubElement(entry, "summary").text = summary or s.title
-    return _xml(feed)
+        out += ["  <entry>\n", _element("id", url, "    "), _element("title", f"{s.title}（{year}評価）", "    "),
+                _empty("link", "    ", rel="alternate", type="text/html", href=url),
+                _element("updated", _entry_date(s.evaluation_year), "    "),
+                _empty("category", "    ", term=str(s.evaluation_year), label=f"{year}評価"),
+                _element("summary", summary or s.title, "    "), "  </entry>\n"]
+    out.append("</feed>\n")
+    return "".join(out)
 
 
 def sitemap(paths: Iterable[str], base: str) -> str:
     """sitemaps.org 0.9: every HTML page but 404.html, as absolute URLs (no lastmod: no timestamps)."""
-    urlset = ET.Element("urlset", xmlns=SITEMAP_NS)
-    for path in sorted(p for p in paths if p.endswith(".html") and p != "404.html"):
-        ET.SubElement(ET.SubElement(urlset, "url"), "loc").text = base + href(page_url(path))
-    return _xml(urlset)
+    locs = sorted(p for p in paths if p.endswith(".html") and p != "404.html")
+    if not locs:
+        return f'{XML_DECLARATION}<urlset xmlns="{SITEMAP_NS}" />\n'
+    urls = "".join(f"  <url>\n    <loc>{_text(base + href(page_url(p)))}</loc>\n  </url>\n" for p in locs)
+    return f'{XML_DECLARATION}<urlset xmlns="{SITEMAP_NS}">\n{urls}</urlset>\n'
 
 
 def robots_txt(base: str | None) -> str:
@@ -420,8 +539,8 @@ class Download:
     table: Table | None = None
 
 
-def _size(text: str) -> str:
-    n = len(text.encode("utf-8"))
+def _size(n: int) -> str:
+    """A file's size in bytes as the /data/ page shows it."""
     return f"{n:,}バイト" if n < 1024 else f"{n / 1024:,.1f}KB"
 
 
@@ -433,50 +552,180 @@ class DataFiles:
     downloads: list[Download]
 
 
-def data_files(site: Site) -> DataFiles:
-    """data/*.csv, data/sheets.json, data/sheet.schema.json and each sheet's sheet.json."""
+@dataclass(frozen=True)
+class SheetData:
+    """One sheet's share of the downloads: its sheet.json and its lines of the three CSV files."""
+
+    json: str
+    csv: tuple[str, ...]
+    rows: tuple[int, ...]  # rows in each CSV file
+    item: str  # the JSON as an element of sheets.json
+    sizes: tuple[int, ...]  # UTF-8 bytes of each CSV part and of `item`
+
+
+class DataCache:
+    """SheetData by sheet and source digest (for serve: an edit encodes only the edited sheet again)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[tuple[str, int, str], SheetData] = {}
+        self.config: str = ""
+
+
+def sheet_data(sheet: Sheet, site_tables: Sequence[Table], base: str | None,
+               json: str | None = None) -> SheetData:
+    """The CSV lines of one sheet (and its JSON, unless already encoded)."""
+    rows = (sheet_rows(site_tables[0], [sheet], base), indicator_rows([sheet]), cost_rows([sheet]))
+    text = sheet_json(sheet) if json is None else json
+    lines = tuple(csv_lines(t, r) for t, r in zip(site_tables, rows, strict=True))
+    item = json_item(text)
+    return SheetData(text, lines, tuple(len(r) for r in rows), item,
+                     tuple(_utf8_len(t) for t in (*lines, item)))
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
+def data_files(site: Site, *, cache: DataCache | None = None, json_of: Callable[[Sheet], str] | None = None,
+               sheet_files: bool = True) -> DataFiles:
+    """data/*.csv, data/sheets.json, data/sheet.schema.json and (with `sheet_files`) each sheet.json.
+
+    `json_of` gives a sheet's sheet.json when it was already made (by the build's workers);
+    `cache` keeps each sheet's share between calls.
+    """
     cfg = site.config
     base = site_url(cfg)
-    sheets_t, indicators_t, costs_t = tables(cfg)
-    csvs = [(sheets_t, sheet_rows(sheets_t, site.sheets, base)), (indicators_t, indicator_rows(site.sheets)),
-            (costs_t, cost_rows(site.sheets))]
-    records = [sheet_record(s) for s in _ordered(site.sheets)]
+    site_tables = tables(cfg)
+    ordered = _ordered(site.sheets)
+    if cache is not None and cache.config != repr(cfg):
+        cache.entries.clear()
+        cache.config = repr(cfg)
+    parts: list[SheetData] = []
+    for s in ordered:
+        key = (s.id, s.evaluation_year, s.source.digest)
+        part = cache.entries.get(key) if cache is not None else None
+        if part is None:
+            part = sheet_data(s, site_tables, base, json_of(s) if json_of is not None else None)
+            if cache is not None:
+                cache.entries[key] = part
+        parts.append(part)
+    if cache is not None and len(cache.entries) > len(parts):
+        live = {(s.id, s.evaluation_year, s.source.digest) for s in ordered}
+        for stale in [k for k in cache.entries if k not in live]:
+            del cache.entries[stale]
     pages: list[Page] = []
-    downloads: list[Download] = []
-    for table, rows in csvs:
-        text = csv_text(table, rows)
-        pages.append(Page(DATA_DIR + table.name, text))
-        downloads.append(Download(DATA_DIR + table.name, f"{table.title}（CSV）", table.description, len(rows),
-                                  _size(text), table))
-    all_json = json_text(records)
+    sizes: list[int] = []
+    for i, table in enumerate(site_tables):
+        head = BOM + csv_lines(table, None)
+        pages.append(Page(DATA_DIR + table.name, head + "".join(p.csv[i] for p in parts)))
+        sizes.append(_utf8_len(head) + sum(p.sizes[i] for p in parts))
+    pages.append(Page(f"{DATA_DIR}sheets.json", json_array_of_items([p.item for p in parts])))
+    # "[\n" + items joined by ",\n" + "\n]\n" (or "[]\n")
+    sizes.append(sum(p.sizes[-1] for p in parts) + 2 * max(len(parts) - 1, 0) + 5 if parts else 3)
     schema_json = json_text(published_schema(cfg))
-    pages += [Page(f"{DATA_DIR}sheets.json", all_json), Page(f"{DATA_DIR}sheet.schema.json", schema_json)]
-    downloads += [
+    pages.append(Page(f"{DATA_DIR}sheet.schema.json", schema_json))
+    sizes.append(_utf8_len(schema_json))
+    rows = [sum(p.rows[i] for p in parts) for i in range(len(site_tables))]
+    downloads = _downloads(site_tables, sizes, rows, len(parts))
+    if sheet_files:
+        pages += [Page(f"{s.url}{SHEET_JSON}", p.json) for s, p in zip(ordered, parts, strict=True)]
+    return DataFiles(pages, downloads)
+
+
+def _downloads(site_tables: Sequence[Table], sizes: Sequence[int], rows: Sequence[int], records: int) -> list[Download]:
+    """What the /data/ page lists: the CSV files, sheets.json and the schema, with sizes in bytes."""
+    return [
+        *(Download(DATA_DIR + t.name, f"{t.title}（CSV）", t.description, n, _size(size), t)
+          for t, n, size in zip(site_tables, rows, sizes, strict=False)),
         Download(f"{DATA_DIR}sheets.json", "全シート（JSON）",
                  "全シートの配列です。各要素はシートのファイルの項目（キー）と同じで、本文（body）を加えています。",
-                 len(records), _size(all_json)),
+                 records, _size(sizes[len(site_tables)])),
         Download(f"{DATA_DIR}sheet.schema.json", "JSON Schema",
                  "sheets.json の各要素と、各シートの sheet.json の形式（JSON Schema draft-07）です。", None,
-                 _size(schema_json)),
+                 _size(sizes[len(site_tables) + 1])),
     ]
-    pages += [Page(f"{s.url}{SHEET_JSON}", json_text(sheet_record(s))) for s in _ordered(site.sheets)]
-    return DataFiles(pages, downloads)
+
+
+# The build writes the combined downloads from each sheet's encoded share, which it may take
+# from the previous build's files (byte ranges recorded in the build cache) when unchanged.
+ShareBytes = tuple[tuple[bytes | memoryview, ...], tuple[int, ...]]  # (CSV parts + JSON item, CSV rows)
+
+
+def share_bytes(part: SheetData) -> ShareBytes:
+    """A sheet's share as UTF-8 bytes: its lines of the three CSV files and its sheets.json item."""
+    return tuple(t.encode("utf-8") for t in (*part.csv, part.item)), part.rows
+
+
+def combined_paths(config: SiteConfig) -> list[str]:
+    """The downloads made of every sheet's share: the CSV files, then sheets.json."""
+    return [DATA_DIR + t.name for t in tables(config)] + [f"{DATA_DIR}sheets.json"]
+
+
+def combined_files(site: Site, shares: dict[tuple[str, int, str], ShareBytes]
+                   ) -> tuple[list[tuple[str, bytes]], dict[tuple[str, int, str], tuple[tuple[int, int], ...]],
+                              list[Download]]:
+    """The combined downloads as bytes, where each sheet's share lies in them (for the next
+    build), and the /data/ page's list. The bytes equal `data_files`' texts encoded."""
+    cfg = site.config
+    site_tables = tables(cfg)
+    ordered = [shares[(s.id, s.evaluation_year, s.source.digest)] for s in _ordered(site.sheets)]
+    keys = [(s.id, s.evaluation_year, s.source.digest) for s in _ordered(site.sheets)]
+    where: list[list[tuple[int, int]]] = [[] for _ in ordered]
+    files: list[tuple[str, bytes]] = []
+    sizes: list[int] = []
+    for i, path in enumerate(combined_paths(cfg)):
+        is_json = i == len(site_tables)
+        if is_json:
+            head, sep, tail = (b"[\n", b",\n", b"\n]\n") if ordered else (b"[]\n", b"", b"")
+        else:
+            head, sep, tail = (BOM + csv_lines(site_tables[i], None)).encode("utf-8"), b"", b""
+        chunks = [head]
+        at = len(head)
+        for n, (pieces, _) in enumerate(ordered):
+            if n and sep:
+                chunks.append(sep)
+                at += len(sep)
+            piece = pieces[i]
+            chunks.append(piece)
+            where[n].append((at, at + len(piece)))
+            at += len(piece)
+        chunks.append(tail)
+        data = b"".join(chunks)
+        files.append((path, data))
+        sizes.append(len(data))
+    schema_json = json_text(published_schema(cfg)).encode("utf-8")
+    files.append((f"{DATA_DIR}sheet.schema.json", schema_json))
+    sizes.append(len(schema_json))
+    rows = [sum(share[1][i] for share in ordered) for i in range(len(site_tables))]
+    return files, {k: tuple(w) for k, w in zip(keys, where, strict=True)}, _downloads(site_tables, sizes, rows,
+                                                                                       len(ordered))
+
+
+def web_paths(site: Site) -> list[str]:
+    """The files web_files makes."""
+    return (["feed.xml", "sitemap.xml"] if site_url(site.config) else []) + ["robots.txt"]
+
+
+def data_paths(site: Site) -> list[str]:
+    """The files data_files makes besides each sheet.json, and the /data/ page."""
+    return [DATA_DIR + t.name for t in tables(site.config)] + [
+        f"{DATA_DIR}sheets.json", f"{DATA_DIR}sheet.schema.json", DATA_PAGE]
 
 
 def data_page_job(site: Site, files: DataFiles) -> PageJob:
     """The /data/ page; it shows every file's size, so any change renders it again (deps None)."""
-    example = _ordered(site.sheets)[0] if site.sheets else None
+    example = min(site.sheets, key=lambda s: (s.id, s.evaluation_year)) if site.sheets else None
     return PageJob(DATA_PAGE, "pages/data.html", {"downloads": files.downloads, "example": example,
                                                   "sheet_json": SHEET_JSON,
                                                   "has_feed": site_url(site.config) is not None})
 
 
-def web_files(site: Site, pages: Sequence[Page]) -> list[Page]:
-    """robots.txt, and with base_url the Atom feed and the sitemap of every HTML page in `pages`."""
+def web_files(site: Site, paths: Iterable[str]) -> list[Page]:
+    """robots.txt, and with base_url the Atom feed and the sitemap of every HTML page in `paths`."""
     base = site_url(site.config)
     out = []
     if base:
-        out += [Page("feed.xml", atom_feed(site, base)), Page("sitemap.xml", sitemap((p.path for p in pages), base))]
+        out += [Page("feed.xml", atom_feed(site, base)), Page("sitemap.xml", sitemap(paths, base))]
     out.append(Page("robots.txt", robots_txt(base)))
     return out
 

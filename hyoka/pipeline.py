@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import gc
+import hashlib
+import os
+import pickle
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from . import opendata
+from .cache import (
+    CACHE_DIR,
+    BuildCache,
+    LoadedSpan,
+    PageRecord,
+    code_stamp,
+    link_or_copy,
+    load_cache,
+    reusable,
+    save_cache,
+)
 from .collect import Site, collect
 from .linkcheck import check_links
-from .load import find_content, load_source, rel_path
+from .load import find_content, load_source, rel_path, rel_paths
 from .model import Sheet, SiteConfig
+from .parallel import job_count, long_lived, map_spans
 from .problems import Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
-from .render import Page, render_site
+from .render import (
+    PageJob,
+    compile_templates,
+    environment,
+    fingerprint,
+    job_keys,
+    plan_pages,
+    render_job,
+    render_site,
+    sheet_dep,
+)
 from .search import index_site, pagefind_executable
 from .validate import check_duplicates, validate_source
-from .write import check_output_dir, kill_point, write_site
+from .write import check_output_dir, check_paths, kill_point, write_file, write_folder
 
 
 @dataclass(frozen=True)
@@ -24,6 +53,7 @@ class BuildResult:
     site: Site
     pages: int
     warnings: list[Problem]
+    rendered: int = 0  # pages and sheet.json files rendered (the others were reused from the last build)
 
 
 def load_sheet(path: Path, config: SiteConfig, rel: str | None = None) -> tuple[Sheet | None, list[Problem]]:
@@ -35,22 +65,94 @@ def load_sheet(path: Path, config: SiteConfig, rel: str | None = None) -> tuple[
     return sheet, problems + more
 
 
-def load_and_validate(config: SiteConfig) -> tuple[list[Sheet], list[Problem]]:
-    """Read and check every content file; nothing is written."""
+# What loading one file gave: its digest (None when unreadable), Sheet (None on errors), problems.
+Loaded = tuple[str | None, Sheet | None, list[Problem]]
+
+
+def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: Callable[[int], None] | None = None,
+                      known: Sequence[LoadedSpan] | None = None,
+                      record: list[LoadedSpan] | None = None) -> tuple[list[Sheet], list[Problem]]:
+    """Read and check every content file (over `jobs` processes); nothing is written.
+
+    `known` (the build cache) holds earlier results, pickled by spans of files: a span whose files
+    all have the same bytes is not parsed again. `record` receives the spans of this load, for the
+    next build (the workers' pickles are kept as they are: nothing is pickled twice).
+    """
     files = find_content(config.content_dir)
-    sheets: list[Sheet] = []
     problems: list[Problem] = []
     if not files:
         problems.append(Problem(rel_path(config.content_dir, config.root), 0, "", "内容フォルダ",
                                 "シート（.md ファイル）が1つもありません",
                                 "content/<評価年度>/<id>.md を作るか、python build.py import で取り込んでください。"))
-    for path in files:
-        sheet, file_problems = load_sheet(path, config)
+    rels = rel_paths(files, config.root)
+    results: list[Loaded | None] = [None] * len(files)
+    spans: list[LoadedSpan] = []
+    if known:
+        _reuse(known, files, rels, results, spans)
+    todo = [i for i, r in enumerate(results) if r is None]
+    parent = os.getpid()
+
+    def load_span(indexes: Sequence[int]) -> tuple[bytes, list[Loaded] | None]:
+        out: list[Loaded] = []
+        for i in indexes:
+            sheet, file_problems = load_sheet(files[i], config, rels[i])
+            out.append((sheet.source.digest if sheet is not None else None, sheet, file_problems))
+        blob = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+        return blob, (out if os.getpid() == parent else None)  # a worker sends the pickle only
+
+    done = len(files) - len(todo)
+    if on_file is not None and done:
+        on_file(done)
+    for start, (blob, loaded) in zip(range(0, len(todo), 100),
+                                     map_spans(load_span, todo, jobs=job_count(jobs) if len(todo) >= 200 else 1,
+                                               span=100), strict=True):
+        loaded = pickle.loads(blob) if loaded is None else loaded
+        indexes = todo[start:start + len(loaded)]
+        for i, result in zip(indexes, loaded, strict=True):
+            results[i] = result
+        spans.append(LoadedSpan(tuple((rels[i], r[0]) for i, r in zip(indexes, loaded, strict=True)), blob))
+        if on_file is not None:
+            on_file(len(loaded))
+    sheets: list[Sheet] = []
+    for result in results:
+        assert result is not None
+        _, sheet, file_problems = result
         problems += file_problems
         if sheet is not None:
             sheets.append(sheet)
+    if record is not None:
+        record += spans
     problems += check_duplicates(sheets)
     return sheets, sort_problems(problems)
+
+
+def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[str],
+           results: list[Loaded | None], spans: list[LoadedSpan]) -> None:
+    """Fill `results` from the cached spans whose files are all unchanged (and loaded without error)."""
+    index = {rel: i for i, rel in enumerate(rels)}
+    digests: dict[int, str | None] = {}
+    for span in known:
+        where = [index.get(rel) for rel, _ in span.files]
+        if any(i is None or results[i] is not None for i in where):
+            continue
+        if any(digest is None or digests.setdefault(i, _file_digest(files[i])) != digest
+               for i, (_, digest) in zip(where, span.files, strict=True)):
+            continue
+        loaded: list[Loaded] = pickle.loads(span.blob)
+        if any(sheet is None for _, sheet, _ in loaded):
+            continue
+        for i, result in zip(where, loaded, strict=True):
+            results[i] = result
+        spans.append(span)
+
+
+def _file_digest(path: Path) -> str | None:
+    """The hash load.load_source gives a file's bytes (None when it cannot be read)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+    except OSError:
+        return None
 
 
 def check(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet], list[Problem]]:
@@ -73,21 +175,200 @@ def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet]
     return sheets, problems
 
 
+@dataclass
+class Produced:
+    """What `produce` wrote: how many files, how many rendered (not reused), and their records."""
+
+    files: int = 0
+    rendered: int = 0
+    pages: dict[str, PageRecord] = field(default_factory=dict)  # for the next build's cache
+    shares: dict[tuple[str, int, str], Share] = field(default_factory=dict)
+    combined: dict[str, PageRecord] = field(default_factory=dict)
+
+
+def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
+            on_files: Callable[[int], None] | None = None, previous: BuildCache | None = None,
+            old_output: Path | None = None, page_jobs: list[PageJob] | None = None) -> Produced:
+    """Render every page and data file of `site` into `folder` over `jobs` worker processes.
+
+    Workers render and write their share of the pages and each sheet's sheet.json, returning
+    each sheet's share of the combined downloads (its CSV lines and JSON, encoded once);
+    meanwhile this process writes the feed and sitemap; then the combined downloads and the /data/
+    page. The files are the same bytes `render_site` gives (tests/test_parallel.py).
+
+    With `previous` (the build cache) and `old_output` (the folder it describes), a page whose
+    fingerprint did not change is linked from the old folder instead of rendered again, and an
+    unchanged sheet's share of the combined downloads is copied from the old files.
+    """
+    page_jobs = plan_pages(site) if page_jobs is None else page_jobs
+    salt = code_stamp()
+    keys = job_keys(site, templates, page_jobs, salt)
+    base_key = fingerprint(salt, repr(site.config))
+    env = environment(site, templates, bytecode=site.config.root / CACHE_DIR / "templates")
+    site_tables = opendata.tables(site.config)
+    base = opendata.site_url(site.config)
+    out = Produced()
+    dest = os.fspath(folder)
+    made: set[str] = set()
+    old = os.fspath(old_output) if previous is not None and old_output is not None else None
+
+    def keep(path: str, key: str) -> bool:
+        """Link the previous build's file when its fingerprint is `key`; True if it was."""
+        assert previous is not None and old is not None
+        record = previous.pages.get(path)
+        source = f"{old}/{path}"
+        if record is None or not reusable(record, key, source):
+            return False
+        target = f"{dest}/{path}"
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        link_or_copy(source, target)
+        out.pages[path] = record
+        return True
+
+    old_combined = _old_combined(site, previous, old)
+    items: list[tuple[PageJob | Sheet, str]] = []
+    for job, key in zip(page_jobs, keys, strict=True):
+        if old is None or not keep(job.path, key):
+            items.append((job, key))
+    for sheet in site.sheets:
+        path = f"{sheet.url}{opendata.SHEET_JSON}"
+        key = fingerprint(base_key, path, sheet_dep(sheet))
+        share = _old_share(sheet, previous, old_combined)
+        if share is not None and old is not None and keep(path, key):
+            out.shares[share_key(sheet)] = share
+        else:
+            items.append((sheet, key))
+    reused = len(out.pages)
+    if on_files is not None and reused:
+        on_files(reused)
+    if reused:
+        kill_point("write")  # test hook: after the first files
+    if any(isinstance(item, PageJob) for item, _ in items):
+        compile_templates(env, page_jobs, templates)  # once, before the workers fork
+
+    def span(part: Sequence[tuple[PageJob | Sheet, str]]) -> tuple[list[tuple[str, PageRecord]], list[Any]]:
+        made_here: set[Path] = set()
+        records = []
+        shares = []
+        for item, key in part:
+            if isinstance(item, Sheet):
+                data = opendata.sheet_data(item, site_tables, base)
+                path = f"{item.url}{opendata.SHEET_JSON}"
+                write_file(folder, path, data.json, made_here)
+                shares.append((share_key(item), opendata.share_bytes(data)))
+            else:
+                path = item.path
+                write_file(folder, path, render_job(env, site, templates, item), made_here)
+            st = os.stat(f"{dest}/{path}")
+            records.append((path, PageRecord(key, st.st_size, st.st_mtime_ns)))
+        return records, shares
+
+    results = map_spans(span, items, jobs=jobs if len(items) > 96 else 1, span=48)
+    folder_made: set[Path] = set()
+    html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
+    for page in opendata.web_files(site, html_paths):  # while the workers render
+        write_file(folder, page.path, page.text, folder_made)
+    for records, shares in results:
+        out.pages.update(records)
+        out.shares.update(shares)
+        out.rendered += len(records)
+        if on_files is not None:
+            on_files(len(records))
+        kill_point("write")  # test hook: after the first files
+    combined, where, downloads = opendata.combined_files(site, out.shares)
+    for path, data in combined:
+        target = folder / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        st = target.stat()
+        out.combined[path] = PageRecord("", st.st_size, st.st_mtime_ns)
+    out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
+    data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
+    write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made)
+    out.files = len(out.pages) + len(combined) + 1 + len(opendata.web_paths(site))
+    return out
+
+
+# A sheet's share of the combined downloads: in a build, its encoded pieces (opendata.ShareBytes);
+# in the cache, where those pieces lie in the combined files (byte ranges) and its CSV rows.
+Share = tuple[tuple[Any, ...], tuple[int, ...]]
+
+
+def share_key(sheet: Sheet) -> tuple[str, int, str]:
+    """A sheet's share of the downloads changes with its file's bytes."""
+    return (sheet.id, sheet.evaluation_year, sheet.source.digest)
+
+
+def _old_combined(site: Site, previous: BuildCache | None, old: str | None) -> list[bytes] | None:
+    """The previous build's combined downloads, when every one is as it wrote them."""
+    if previous is None or old is None:
+        return None
+    files = []
+    for path in opendata.combined_paths(site.config):
+        record = previous.combined.get(path)
+        if record is None or not reusable(record, "", f"{old}/{path}"):
+            return None
+        with open(f"{old}/{path}", "rb") as f:
+            files.append(f.read())
+    return files
+
+
+def _old_share(sheet: Sheet, previous: BuildCache | None, old_combined: list[bytes] | None) -> Share | None:
+    """A sheet's encoded share, cut from the previous build's combined downloads."""
+    if previous is None or old_combined is None:
+        return None
+    hit = previous.shares.get(share_key(sheet))
+    if hit is None:
+        return None
+    where, rows = hit
+    return tuple(memoryview(data)[a:b] for data, (a, b) in zip(old_combined, where, strict=True)), rows
+
+
+def output_paths(site: Site, page_jobs: Sequence[PageJob] | None = None) -> list[str]:
+    """Every file `produce` writes (checked before anything is rendered)."""
+    return ([job.path for job in (plan_pages(site) if page_jobs is None else page_jobs)] + [f"{s.url}{opendata.SHEET_JSON}" for s in site.sheets]
+            + opendata.data_paths(site) + opendata.web_paths(site))
+
+
 def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
-        progress: Progress | None = None) -> BuildResult:
+        progress: Progress | None = None, jobs: int | None = None, cache: bool = True) -> BuildResult:
     """Build the site; the previous output stays untouched unless every stage succeeds.
 
-    With `search`, Pagefind indexes the complete temp folder before it replaces the output.
+    `jobs` worker processes load and render (default: one per core). With `cache`, only what
+    changed since the last build is parsed and rendered (hyoka/cache.py); either way the cache
+    is written for the next build. With `search`, Pagefind
+    indexes the complete temp folder before it replaces the output.
     """
+    try:
+        return _run(config, strict=strict, search=search, progress=progress, jobs=jobs, cache=cache)
+    finally:
+        gc.unfreeze()  # what the build froze (parallel.long_lived) is collectable again
+
+
+def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress | None, jobs: int | None,
+         cache: bool) -> BuildResult:
     progress = progress or Progress(level=QUIET)
-    with progress.stage("検査") as tick:
-        sheets, warnings = check(config, strict=strict)
+    workers = job_count(jobs)
+    output = config.output_dir.parent.resolve() / config.output_dir.name
+    with long_lived():
+        previous = load_cache(config.root) if cache else None
+    config_text = repr(config)
+    known = previous.spans if previous is not None and previous.config == config_text else None
+    record: list[LoadedSpan] = []
+    with progress.stage("検査") as tick, long_lived():
+        sheets, warnings = load_and_validate(config, jobs=workers, known=known, record=record)
+        if any(p.is_error or strict for p in warnings):
+            raise ProblemsFound(warnings)
         tick(len(sheets))
     kill_point("load")  # test hook (HYOKA_TEST_KILL_AT); the other stages' are in write.py
     check_output_dir(config.output_dir, config.root, config.content_dir)
-    site = collect(sheets, config)
-    with progress.stage("ページ生成", unit="ページ") as tick:
-        pages: list[Page] = render_site(site, config.root / "templates", on_page=tick)
+    with long_lived():
+        site = collect(sheets, config)
+        page_jobs = plan_pages(site)
+    check_paths(output_paths(site, page_jobs))
     kill_point("render")
     index = None
     if search:
@@ -99,6 +380,26 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
                 tick(stats.pages)
             progress.log(f"  検索索引の大きさ: {stats.bundle_bytes / 1_000_000:.2f} MB", verbose=True)
 
-    with progress.stage("書き出しと入れ替え", len(pages), "ファイル") as tick:
-        count = write_site(pages, config.root / "assets", config.output_dir, finalize=index, on_page=tick)
-    return BuildResult(site, count, warnings)
+    templates = config.root / "templates"
+    old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
+    produced = Produced()
+
+    def fill(folder: Path) -> int:
+        nonlocal produced
+        with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
+            produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
+                               old_output=old_output, page_jobs=page_jobs)
+        if produced.files > produced.rendered:
+            progress.log(f"  前回から変わらないファイル {produced.files - produced.rendered - always_written(site)}件は"
+                         "生成し直さずに使いました", verbose=True)
+        return produced.files
+
+    count = write_folder(fill, config.root / "assets", config.output_dir, finalize=index)
+    save_cache(config.root, BuildCache(code_stamp(), config_text, record, str(output), produced.pages,
+                                       produced.shares, produced.combined))
+    return BuildResult(site, count, warnings, produced.rendered)
+
+
+def always_written(site: Site) -> int:
+    """Files every build writes anew: the combined downloads, the /data/ page, feed, sitemap, robots.txt."""
+    return len(opendata.data_paths(site)) + len(opendata.web_paths(site))

@@ -85,6 +85,9 @@ class ProblemsFound(Exception):
         super().__init__(f"{len(problems)} problems")
         self.problems = sort_problems(problems)
 
+    def __reduce__(self) -> tuple[type, tuple[list[Problem]]]:  # raised in a worker process
+        return (type(self), (self.problems,))
+
 
 class BuildError(Exception):
     """An environment failure (disk, permissions, missing tool) told in Japanese."""
@@ -93,3 +96,6 @@ class BuildError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+
+    def __reduce__(self) -> tuple[type, tuple[str, str | None]]:  # raised in a worker process
+        return (type(self), (self.message, self.hint))

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError
 from markupsafe import Markup
 
 from . import search
@@ -32,6 +34,8 @@ class Page:
 
 def fmt_number(value: Any, digits: int | None = None) -> str:
     """Thousands separators; floats keep their meaningful decimals (or `digits`)."""
+    if digits is None and type(value) is int:  # the common case first (same result as below)
+        return f"{value:,}"
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -64,6 +68,9 @@ def make_env(templates: Path) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        # One environment per build: no need to stat every template file again at each page's
+        # {% extends %} and {% from … import %} (a new build makes a new environment).
+        auto_reload=False,
     )
     env.filters.update(
         num=fmt_number,
@@ -80,12 +87,15 @@ def make_env(templates: Path) -> Environment:
         label_of={path: f.label for path, f in _labels()},
     )
     # Imported here: charts uses fmt_number / fmt_man_yen from this module (no import cycle).
-    from . import charts
+    from . import charts, htmlparts
     env.globals.update(
         indicator_chart_spec=charts.indicator_chart,
         cost_chart_spec=charts.cost_chart,
         bar_chart_spec=charts.bar_chart,
     )
+    # The sheet page's charts and tables and `value`, built in Python (hyoka/htmlparts.py).
+    env.filters.update(htmlparts.FILTERS)
+    env.globals.update(htmlparts.GLOBALS)
     return env
 
 
@@ -100,9 +110,16 @@ def _root(path: str) -> str:
     return "../" * depth if depth else "./"
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def href(path: str) -> str:
-    """Percent-encode a site-relative path (Japanese group names stay readable in the address bar)."""
-    return quote(path, safe="/#")
+    """Percent-encode a site-relative path (Japanese group names stay readable in the address bar).
+
+    Cached: every page and the sitemap encode the same few thousand addresses again and again.
+    """
+    return path if path.isascii() and _PLAIN.fullmatch(path) else quote(path, safe="/#")
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.~/#-]*")  # what quote() leaves as it is
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,7 @@ class PageJob:
     context: dict[str, Any]
     deps: tuple[str, ...] | None = None
     root: str | None = None
+    make: Callable[..., str] | None = None  # text = make(**context), for a file made without a template
 
 
 class RenderCache:
@@ -135,28 +153,36 @@ class RenderCache:
         return hit[1] if hit is not None and hit[0] == key else None
 
 
-def _digest(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(part.encode("utf-8"))
-        h.update(b"\0")
-    return h.hexdigest()
+def fingerprint(*parts: str) -> str:
+    return hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def templates_digest(templates: Path) -> str:
     """One hash over every template file: any template edit re-renders every page."""
     files = sorted(p for p in templates.rglob("*") if p.is_file())
-    return _digest(*(f"{p.relative_to(templates).as_posix()}:{p.read_bytes().hex()}" for p in files))
+    return fingerprint(*(f"{p.relative_to(templates).as_posix()}:{p.read_bytes().hex()}" for p in files))
 
 
-def _sheets_deps(sheets: Any) -> tuple[str, ...]:
-    return tuple(f"{s.id}/{s.evaluation_year}:{s.source.digest}" for s in sheets)
+def sheets_deps_of(sheets: Any) -> tuple[str, ...]:
+    return tuple(sheet_dep(s) for s in sheets)
+
+
+def sheet_dep(sheet: Sheet) -> str:
+    """What a page showing `sheet` depends on: its id, year and the hash of its file."""
+    return f"{sheet.id}/{sheet.evaluation_year}:{sheet.source.digest}"
 
 
 def plan_pages(site: Site) -> list[PageJob]:
     """Every page of the site with its template, context and dependencies, in a stable order."""
     cfg = site.config
     jobs: list[PageJob] = []
+    dep_of = {id(s): sheet_dep(s) for s in site.sheets}  # each sheet is listed on several pages
+
+    def sheets_deps(sheets: Any) -> tuple[str, ...]:
+        return tuple([dep_of[id(s)] for s in sheets])
+
+    def group_deps(group: Any, *parents: Any) -> tuple[str, ...]:
+        return (group.name, group.url, *(p.name for p in parents), *sheets_deps(group.sheets))
 
     def page(path: str, template: str, deps: tuple[str, ...] | None = None, root: str | None = None,
              **ctx: Any) -> None:
@@ -166,30 +192,30 @@ def plan_pages(site: Site) -> list[PageJob]:
          summary=summarize(site, site.latest_year))
     page("years/index.html", "pages/years.html")
     for group in site.by_year:
-        page(f"{group.url}index.html", "pages/year.html", _group_deps(group), group=group,
+        page(f"{group.url}index.html", "pages/year.html", group_deps(group), group=group,
              year=int(group.name))
     page("divisions/index.html", "pages/divisions.html")
     for bureau in site.divisions:
         for division in bureau.children:
-            page(f"{division.url}index.html", "pages/group.html", _group_deps(division, bureau),
+            page(f"{division.url}index.html", "pages/group.html", group_deps(division, bureau),
                  group=division, parents=[bureau], kind="divisions")
     page("plan/index.html", "pages/plan.html")
     for goal in site.plan:
         for basic in goal.children:
             for field in basic.children:
-                page(f"{field.url}index.html", "pages/group.html", _group_deps(field, goal, basic),
+                page(f"{field.url}index.html", "pages/group.html", group_deps(field, goal, basic),
                      group=field, parents=[goal, basic], kind="plan")
     page("sdgs/index.html", "pages/sdgs.html")
     for goal in site.sdgs:
-        page(f"{goal.url}index.html", "pages/group.html", _group_deps(goal), group=goal, parents=[],
+        page(f"{goal.url}index.html", "pages/group.html", group_deps(goal), group=goal, parents=[],
              kind="sdgs")
     page("directions/index.html", "pages/directions.html")
     for direction in site.directions:
-        page(f"{direction.url}index.html", "pages/group.html", _group_deps(direction), group=direction,
+        page(f"{direction.url}index.html", "pages/group.html", group_deps(direction), group=direction,
              parents=[], kind="directions")
     for program in site.programs.values():
         # A program's pages show every year of it (year links, changes) and link its 課 page.
-        deps = (*_sheets_deps(program.sheets),
+        deps = (*sheets_deps(program.sheets),
                 *(f"{g.name}:{g.url}" for s in program.sheets
                   for g in (site.division_of(s), site.field_of(s)) if g is not None))
         page(f"{program.url}index.html", "pages/program.html", deps, program=program)
@@ -202,44 +228,87 @@ def plan_pages(site: Site) -> list[PageJob]:
     return jobs
 
 
-def _group_deps(group: Any, *parents: Any) -> tuple[str, ...]:
-    return (group.name, group.url, *(p.name for p in parents), *_sheets_deps(group.sheets))
+def environment(site: Site, templates: Path, bytecode: Path | None = None) -> Environment:
+    """The Jinja environment with this site's filters and globals.
 
-
-def render_pages(site: Site, templates: Path, jobs: list[PageJob],
-                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
-    """Render jobs to pages, reusing cached texts whose inputs did not change."""
+    `bytecode`: a folder where compiled templates are kept between builds (Jinja checks each
+    against its template's source, so an edited template is compiled again).
+    """
     env = make_env(templates)
+    if bytecode is not None:
+        try:
+            bytecode.mkdir(parents=True, exist_ok=True)
+            env.bytecode_cache = FileSystemBytecodeCache(str(bytecode))
+        except OSError:
+            pass  # only slower
     cfg = site.config
     env.filters["fy"] = lambda year: fiscal_year_label(year, cfg.year_format)
     env.filters["href"] = href
     env.globals["changes"] = changes
     env.globals["SDG_NAMES"] = SDG_NAMES
     env.globals["search_synonyms"] = lambda sheet: search.sheet_synonyms(sheet, cfg.synonyms)
-    common = {"site": site, "config": cfg}
-    base = _digest(templates_digest(templates), repr(cfg)) if cache is not None else ""
-    all_sheets = _digest(*_sheets_deps(site.sheets)) if cache is not None else ""
+    return env
+
+
+def compile_templates(env: Environment, jobs: Sequence[PageJob], templates: Path) -> None:
+    """Compile every template the jobs use, once (forked workers then share the compiled code)."""
+    for name in sorted({job.template for job in jobs if job.make is None}):
+        try:
+            env.get_template(name)
+        except TemplateError as exc:
+            raise ProblemsFound([template_problem(exc, templates, name)]) from None
+
+
+def render_job(env: Environment, site: Site, templates: Path, job: PageJob) -> str:
+    """One page's text."""
+    if job.make is not None:
+        return job.make(**job.context)
+    try:
+        return env.get_template(job.template).render(site=site, config=site.config, **job.context,
+                                                     root=job.root or _root(job.path), page_path=job.path)
+    except TemplateError as exc:
+        raise ProblemsFound([template_problem(exc, templates, job.path)]) from None
+
+
+def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "") -> list[str]:
+    """Each job's fingerprint: templates, configuration, path, and its dependencies (or all sheets).
+
+    `salt` adds what else the texts depend on (the build cache adds hyoka's code: cache.code_stamp).
+    """
+    base = fingerprint(salt, templates_digest(templates), repr(site.config))
+    all_sheets = fingerprint(*sheets_deps_of(site.sheets))
+    of_deps: dict[int, str] = {}  # a program's pages share one deps tuple: hash it once
+    keys = []
+    for job in jobs:
+        deps = job.deps
+        if deps is None:
+            dep_key = all_sheets
+        else:
+            dep_key = of_deps.get(id(deps)) or of_deps.setdefault(id(deps), fingerprint(*deps))
+        keys.append(fingerprint(base, job.path, dep_key))
+    return keys
+
+
+def render_pages(site: Site, templates: Path, jobs: list[PageJob],
+                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
+    """Render jobs to pages, reusing cached texts whose inputs did not change."""
+    env = environment(site, templates)
+    keys = job_keys(site, templates, jobs) if cache is not None else None
     pages: list[Page] = []
     if cache is not None:
         cache.rendered = []
-    for job in jobs:
-        key = ""
-        if cache is not None:
-            key = _digest(base, job.path, all_sheets if job.deps is None else _digest(*job.deps))
-            text = cache.get(job.path, key)
+    for i, job in enumerate(jobs):
+        if cache is not None and keys is not None:
+            text = cache.get(job.path, keys[i])
             if text is not None:
                 pages.append(Page(job.path, text))
                 continue
-        try:
-            tpl = env.get_template(job.template)
-            text = tpl.render(**common, **job.context, root=job.root or _root(job.path), page_path=job.path)
-        except TemplateError as exc:
-            raise ProblemsFound([template_problem(exc, templates, job.path)]) from None
+        text = render_job(env, site, templates, job)
         pages.append(Page(job.path, text))
         if on_page is not None:
             on_page(1)
-        if cache is not None:
-            cache.entries[job.path] = (key, text)
+        if cache is not None and keys is not None:
+            cache.entries[job.path] = (keys[i], text)
             cache.rendered.append(job.path)
     if cache is not None:
         live = {job.path for job in jobs}
@@ -263,13 +332,17 @@ def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
 
 
 def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
-                on_page: Callable[[int], None] | None = None) -> list[Page]:
-    """Every page of the site, in a stable order."""
+                on_page: Callable[[int], None] | None = None, data_cache: Any = None) -> list[Page]:
+    """Every page of the site in memory, in a stable order (`check`, `serve` and tests; `build`
+    renders over worker processes straight to disk: pipeline.produce).
+
+    `data_cache` (an opendata.DataCache) keeps each sheet's share of the open data between calls.
+    """
     from . import opendata  # imported here: opendata builds on Page and PageJob from this module
-    data = opendata.data_files(site)
+    data = opendata.data_files(site, cache=data_cache)
     pages = render_pages(site, templates, [*plan_pages(site), opendata.data_page_job(site, data)], cache,
                          on_page)
-    return pages + data.pages + opendata.web_files(site, pages)
+    return pages + data.pages + opendata.web_files(site, [p.path for p in pages])
 
 
 def _sheet_years(sheet: Sheet) -> list[int]:

@@ -10,14 +10,22 @@ why there is no morphological analyser: tests/search_relevance.py.
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import functools
+import html
+import json
+import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .problems import BuildError
 
@@ -27,15 +35,6 @@ UNUSED_FILES = ("pagefind-ui.js", "pagefind-ui.css", "pagefind-modular-ui.js", "
                 "pagefind-component-ui.js", "pagefind-component-ui.css", "pagefind-highlight.js")
 _SPACES = re.compile(r"\s+")
 _MARKDOWN = re.compile(r"^\s*(?:#+|[-*+]|\d+[.)])\s+|[*_`>|]+", re.M)
-
-
-@dataclass(frozen=True)
-class IndexStats:
-    """What the index stage did: pages indexed, seconds taken, bundle size in bytes."""
-
-    pages: int
-    seconds: float
-    bundle_bytes: int
 
 
 # ---------------------------------------------------------------------------------------------
@@ -53,8 +52,19 @@ def normalize(text: str) -> str:
 def _count(text: str, word: str) -> int:
     """How often `word` occurs in `text`; a Latin word only as a whole word ("ai" is not in "mail")."""
     if word.isascii():
-        return len(re.findall(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text))
+        return len(_whole_word(word).findall(text))
     return text.count(word)
+
+
+@functools.lru_cache(maxsize=1024)
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])")
+
+
+@functools.lru_cache(maxsize=64)
+def _spellings(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """Each group's distinct normalized spellings (once per configuration, not once per sheet)."""
+    return tuple(tuple(dict.fromkeys(w for w in (normalize(s) for s in group) if w)) for group in groups)
 
 
 def synonym_terms(text: str, groups: Sequence[Sequence[str]], most: int = 10) -> list[str]:
@@ -64,8 +74,7 @@ def synonym_terms(text: str, groups: Sequence[Sequence[str]], most: int = 10) ->
     """
     text = normalize(text)
     found: list[str] = []
-    for group in groups:
-        spellings = list(dict.fromkeys(w for w in (normalize(s) for s in group) if w))
+    for spellings in _spellings(tuple(tuple(g) for g in groups)):
         counts = [_count(text, s) for s in spellings]
         total = min(most, sum(counts))
         for spelling, count in zip(spellings, counts, strict=True):
@@ -101,6 +110,67 @@ def sheet_synonyms(sheet, groups: Sequence[Sequence[str]]) -> str:  # type: igno
 
 # ---------------------------------------------------------------------------------------------
 # The index stage
+#
+# Pagefind's extended build segments Japanese with a dictionary it loads once per process
+# (~330 MB), then holds every page of its index in memory (~0.28 MB a sheet page) and parses
+# pages on one core. One run over 10,000 sheets took 58 s and 3.97 GB. So the index is split
+# into shards (the sheet pages of one evaluation year, a year with more than SHARD_PAGES pages in
+# parts), built by WORKERS Pagefind processes in service mode (one dictionary load each, both
+# cores busy, memory bounded by the largest shard) and merged again in the browser with
+# Pagefind's mergeIndex (assets/js/search.js). Generated parts of a sheet page (charts, number
+# tables, links to other years) are left out of the index (EXCLUDE_SELECTORS): they halve the
+# words Pagefind segments, and what a citizen types is in the sheet's own text (test_search.py
+# checks that every piece of it is indexed).
+#
+# Measured on bench/generate.py corpora (one run each, old and new in turn, machine shared: the
+# load average is given): 10,000 sheets, one Pagefind run over the site 119.9 s wall, 101 s CPU,
+# 4.03 GB; these shards (13) 106.5 s wall, 78 s CPU, 1.13 GB with hyoka's own process (load 5).
+# The CPU is what a quiet machine turns into wall time, over two cores here.
+
+SHARD_PAGES = 1000
+WORKERS = 2
+# Charts (their summaries repeat the tables), the rows of number tables (their captions stay: they
+# name the indicator inside a sentence, which the segmenter cuts better than a heading of kanji
+# alone), the links to the program's other years.
+EXCLUDE_SELECTORS = (".hy-chart", ".hy-table--numeric thead", ".hy-table--numeric tbody", ".hy-year-nav")
+SHARDS_FILE = "shards.json"  # in the bundle: the shards in order, the first one's runtime loads all
+SORTS_FILE = "sorts.json"  # in the bundle: per sort key and shard, the values in Pagefind's order
+SHARD_FILTER = "_shard"  # a synthetic filter (mergeFilter) naming each page's shard in the browser
+# Only the first shard's Pagefind runtime is loaded; merged shards need their index files only.
+RUNTIME_FILES = ("pagefind.js", "pagefind-worker.js")
+TIMEOUT = 1800  # seconds for the whole index stage
+_SHEET_PAGE = re.compile(r"sheets/([^/]+)/(\d{4})/index\.html")
+_SORT = re.compile(rb'data-pagefind-sort="([^"\[\]]+)"[^>]*>([^<]*)<')
+_PROBE = ('<!DOCTYPE html><html lang="ja"><head><title>t</title></head>'
+          "<body><main data-pagefind-body>補助金を交付する</main></body></html>")
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What the index stage did: pages indexed, seconds taken, bundle size in bytes, shards."""
+
+    pages: int
+    seconds: float
+    bundle_bytes: int
+    shards: int = 1
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Pages indexed together into pagefind/<name>/ (paths relative to the site folder)."""
+
+    name: str
+    pages: tuple[str, ...]
+    sorts: dict[str, list[str]]  # data-pagefind-sort key → the values of its pages
+
+    @property
+    def glob(self) -> str:
+        """The pages as one Pagefind glob (a year's sheets by their ids: a short pattern)."""
+        matches = [_SHEET_PAGE.fullmatch(p) for p in self.pages]
+        years = {m.group(2) for m in matches if m}
+        if len(years) == 1 and all(matches):
+            return "sheets/{" + ",".join(m.group(1) for m in matches if m) + "}/" + years.pop() + "/index.html"
+        return "{" + ",".join(self.pages) + "}"
 
 
 def pagefind_executable() -> Path:
@@ -123,30 +193,289 @@ def _no_extended() -> BuildError:
         "検索なしで作るときは python3 build.py build --no-search としてください。")
 
 
-def index_site(folder: Path, executable: Path | None = None) -> IndexStats:
-    """Index `folder` (a built site) once with Pagefind's extended build into `folder`/pagefind/."""
+def plan_shards(folder: Path, shard_pages: int = SHARD_PAGES) -> list[Shard]:
+    """The shards of a built site: the pages with data-pagefind-body (as Pagefind indexes them),
+    sheet pages by evaluation year (newest first; a year of more than `shard_pages` pages in
+    near-equal parts by id), any other marked page in a last shard "pages"."""
+    years: dict[str, list[tuple[str, str]]] = {}
+    others: list[str] = []
+    sorts: dict[str, dict[str, list[str]]] = {}
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = Path(dirpath).relative_to(folder).as_posix()
+        if rel_dir == ".":
+            dirnames[:] = [d for d in dirnames if d != BUNDLE_DIR]
+        dirnames.sort()
+        for name in sorted(filenames):
+            if not name.endswith(".html"):
+                continue
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            data = (Path(dirpath) / name).read_bytes()
+            if b"data-pagefind-body" not in data:
+                continue
+            sheet = _SHEET_PAGE.fullmatch(rel)
+            if sheet:
+                years.setdefault(sheet.group(2), []).append((sheet.group(1), rel))
+            else:
+                others.append(rel)
+            sorts[rel] = {}
+            for key, value in _SORT.findall(data):
+                key_text, _, inline = key.decode("utf-8").partition(":")
+                text = inline if inline else html.unescape(value.decode("utf-8")).strip()
+                sorts[rel].setdefault(key_text.strip(), []).append(text)
+    groups: list[tuple[str, list[str]]] = []
+    for year in sorted(years, reverse=True):
+        pages = [rel for _, rel in sorted(years[year])]
+        parts = -(-len(pages) // max(1, shard_pages))
+        for i in range(parts):
+            part = pages[i * len(pages) // parts:(i + 1) * len(pages) // parts]
+            groups.append((year if parts == 1 else f"{year}-{i + 1}", part))
+    if others:
+        groups.append(("pages", others))
+    shards = []
+    for name, pages in groups:
+        values: dict[str, list[str]] = {}
+        for rel in pages:
+            for key, found in sorts[rel].items():
+                values.setdefault(key, []).append(found[0])  # Pagefind keeps a page's first value
+        shards.append(Shard(name, tuple(pages), values))
+    return shards
+
+
+def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int = SHARD_PAGES,
+               workers: int | None = None) -> IndexStats:
+    """Index `folder` (a built site) with Pagefind's extended build into `folder`/pagefind/: one
+    bundle per shard (pagefind/<shard>/), listed in pagefind/shards.json for the search page."""
     exe = executable or pagefind_executable()
     start = time.perf_counter()
-    try:
-        proc = subprocess.run([str(exe), "--site", str(folder), "--output-subdir", BUNDLE_DIR],
-                              capture_output=True, text=True, encoding="utf-8", errors="replace",
-                              timeout=1800, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BuildError(f"検索の索引を作れません: Pagefind を実行できません（{exc}）",
-                         "python3 -m pip install -e . で pagefind[extended] を入れ直してください。") from None
-    seconds = time.perf_counter() - start
-    log = proc.stdout + proc.stderr
-    if "(Extended)" not in log:
-        # A plain binary (e.g. through PAGEFIND_BINARY_PATH) indexes Japanese as one word per chunk.
-        shutil.rmtree(folder / BUNDLE_DIR, ignore_errors=True)
-        raise _no_extended()
-    if proc.returncode != 0:
-        tail = " / ".join(line.strip() for line in log.strip().splitlines()[-3:])
-        raise BuildError(f"検索の索引を作れません: Pagefind が失敗しました（終了コード {proc.returncode}）: {tail}",
-                         "--debug を付けて詳細を確かめるか、--no-search で検索なしに作ってください。")
     bundle = folder / BUNDLE_DIR
-    for name in UNUSED_FILES:
-        (bundle / name).unlink(missing_ok=True)
-    match = re.search(r"Indexed (\d+) pages?", log)
+    shutil.rmtree(bundle, ignore_errors=True)  # no shard of an earlier run is left to be merged
+    services: list[_Service] = []
+    watchdog = threading.Timer(TIMEOUT, lambda: [s.kill() for s in list(services)])
+    watchdog.daemon = True
+    try:
+        # The services load their dictionaries (on the probe) while the pages are read here; a
+        # second one only when there will be shards for it (counted from the folder names).
+        wanted = workers or min(WORKERS, os.cpu_count() or 1)
+        for _ in range(max(1, min(wanted, _likely_shards(folder, shard_pages)))):
+            services.append(_Service(exe))
+        watchdog.start()
+        probes = [_Thread(_check_extended, service) for service in services]
+        shards = plan_shards(folder, shard_pages)
+        for probe in probes:
+            probe.result()
+        while len(services) < min(wanted, len(shards)):
+            services.append(_Service(exe))
+        pages = _run_shards(services, shards, folder, bundle)
+    except BaseException:
+        shutil.rmtree(bundle, ignore_errors=True)
+        raise
+    finally:
+        watchdog.cancel()
+        for service in services:
+            service.close()
+    _finish_bundle(bundle, shards)
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
-    return IndexStats(int(match.group(1)) if match else 0, seconds, size)
+    return IndexStats(pages, time.perf_counter() - start, size, len(shards))
+
+
+class _Thread(threading.Thread):
+    """fn(arg) in a thread; result() waits and returns its value or raises its exception."""
+
+    def __init__(self, fn: Any, arg: Any):
+        super().__init__(daemon=True)
+        self._fn, self._arg = fn, arg
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._value = self._fn(self._arg)
+        except BaseException as exc:  # re-raised in the caller's thread
+            self._error = exc
+
+    def result(self) -> Any:
+        self.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _likely_shards(folder: Path, shard_pages: int) -> int:
+    """How many sheet-page shards plan_shards will make, from the folders sheets/<id>/<year>/."""
+    per_year: dict[str, int] = {}
+    with contextlib.suppress(OSError):
+        for program in os.scandir(folder / "sheets"):
+            if program.is_dir():
+                for year in os.scandir(program.path):
+                    if year.name.isdigit() and len(year.name) == 4:
+                        per_year[year.name] = per_year.get(year.name, 0) + 1
+    return sum(-(-n // max(1, shard_pages)) for n in per_year.values())
+
+
+def _check_extended(service: _Service) -> None:
+    """Refuse a plain binary (e.g. through PAGEFIND_BINARY_PATH), which indexes Japanese as one word
+    per chunk: the extended build cuts 「補助金を交付する」 into several words."""
+    index = service.request({"type": "NewIndex", "config": {}})["index_id"]
+    words = service.request({"type": "AddFile", "index_id": index, "file_path": "probe.html",
+                             "url": None, "file_contents": _PROBE}).get("page_word_count", 0)
+    service.request({"type": "DeleteIndex", "index_id": index})
+    if words < 2:
+        raise _no_extended()
+
+
+def _run_shards(services: list[_Service], shards: list[Shard], folder: Path, bundle: Path) -> int:
+    """Each service indexes shards in turn (largest first) until none is left; the page count."""
+    queue = sorted(shards, key=lambda s: -len(s.pages))
+    lock = threading.Lock()
+    failed = threading.Event()
+
+    def work(service: _Service) -> int:
+        pages = 0
+        while not failed.is_set():
+            with lock:
+                if not queue:
+                    break
+                shard = queue.pop(0)
+            try:
+                pages += _index_shard(service, shard, folder, bundle)
+            except BaseException:
+                failed.set()  # the other services stop after their current shard
+                raise
+        return pages
+
+    threads = [_Thread(work, service) for service in services]
+    counts = []
+    for thread in threads:
+        thread.join()
+    for thread in threads:
+        counts.append(thread.result())
+    return sum(counts)
+
+
+def _index_shard(service: _Service, shard: Shard, folder: Path, bundle: Path) -> int:
+    config = {"exclude_selectors": list(EXCLUDE_SELECTORS)}
+    index = service.request({"type": "NewIndex", "config": config})["index_id"]
+    added = service.request({"type": "AddDir", "index_id": index, "path": str(folder.resolve()),
+                             "glob": shard.glob})
+    service.request({"type": "WriteFiles", "index_id": index, "output_path": str((bundle / shard.name).resolve())})
+    service.request({"type": "DeleteIndex", "index_id": index})
+    return int(added.get("page_count", 0))
+
+
+def _finish_bundle(bundle: Path, shards: list[Shard]) -> None:
+    """Drop the files the search page does not load; write the shard list and the sort values."""
+    for i, shard in enumerate(shards):
+        folder = bundle / shard.name
+        for name in UNUSED_FILES + (RUNTIME_FILES if i else ()):
+            (folder / name).unlink(missing_ok=True)
+        if i:
+            for wasm in folder.glob("wasm.*.pagefind"):
+                wasm.unlink()
+    bundle.mkdir(parents=True, exist_ok=True)
+    layout = {"filter": SHARD_FILTER,
+              "shards": [{"name": s.name, "path": f"{s.name}/", "pages": len(s.pages)} for s in shards]}
+    (bundle / SHARDS_FILE).write_text(json.dumps(layout, ensure_ascii=False), encoding="utf-8")
+    keys = sorted({key for s in shards for key in s.sorts})
+    sorts = {key: {s.name: _pagefind_order(s.sorts.get(key, [])) for s in shards} for key in keys}
+    (bundle / SORTS_FILE).write_text(json.dumps(sorts, ensure_ascii=False, separators=(",", ":")),
+                                     encoding="utf-8")
+
+
+def _pagefind_order(values: list[str]) -> list[int | float] | list[str]:
+    """A shard's sort values in the order Pagefind ranks pages by: ascending, as numbers when every
+    value is one (Pagefind's "processed as type: Number"), as text otherwise."""
+    try:
+        numbers = sorted(float(v) for v in values)
+    except ValueError:
+        return sorted(values)
+    return [int(n) if n.is_integer() else n for n in numbers]
+
+
+class _Service:
+    """One Pagefind process in service mode (`--service`), spoken to as Pagefind's own Python and
+    Node wrappers do (pagefind.service): a request or response is JSON in base64, then a comma.
+    Synchronous: one request at a time, answered before the next (the wrapper's asyncio loop polls
+    every 0.1 s, which would idle the indexer between the steps of every shard)."""
+
+    def __init__(self, exe: Path):
+        try:
+            self.proc = subprocess.Popen([str(exe), "--service"], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            raise BuildError(f"検索の索引を作れません: Pagefind を実行できません（{exc}）",
+                             "python3 -m pip install -e . で pagefind[extended] を入れ直してください。") from None
+        self._buffer = b""
+        self._other: list[bytes] = []  # output that is not a response (a log line, an error text)
+        self._next = 0
+
+    def request(self, payload: dict[str, Any]) -> dict[str, Any]:
+        self._next += 1
+        message = json.dumps({"message_id": self._next, "payload": payload}).encode("utf-8")
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(base64.b64encode(message) + b",")
+            self.proc.stdin.flush()
+        except OSError:
+            raise self._failed() from None
+        while True:
+            response = self._read()
+            if response is None:
+                raise self._failed()
+            if response.get("message_id") == self._next:
+                break
+        answer: dict[str, Any] = response.get("payload") or {}
+        if answer.get("type") == "Error":
+            raise BuildError(f"検索の索引を作れません: Pagefind が失敗しました: {answer.get('message', '')}",
+                             "--debug を付けて詳細を確かめるか、--no-search で検索なしに作ってください。")
+        return answer
+
+    def _read(self) -> dict[str, Any] | None:
+        """The next response, or None when the process has ended."""
+        assert self.proc.stdout is not None
+        while True:
+            while b"," not in self._buffer:
+                chunk = self.proc.stdout.read1(1 << 16)
+                if not chunk:
+                    if self._buffer.strip():
+                        self._other.append(self._buffer)
+                    self._buffer = b""
+                    return None
+                self._buffer += chunk
+            raw, self._buffer = self._buffer.split(b",", 1)
+            try:
+                decoded = json.loads(base64.b64decode(raw.strip(), validate=True))
+            except ValueError:
+                self._other.append(raw)
+                continue
+            if isinstance(decoded, dict):
+                return decoded
+
+    def _failed(self) -> BuildError:
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        text = b",".join(self._other).decode("utf-8", errors="replace")
+        tail = " / ".join(line.strip() for line in text.strip().splitlines()[-3:])
+        return BuildError(f"検索の索引を作れません: Pagefind が失敗しました（終了コード {code}）"
+                          + (f": {tail}" if tail else ""),
+                          "--debug を付けて詳細を確かめるか、--no-search で検索なしに作ってください。")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+
+    def close(self) -> None:
+        """End the service (it exits when its input closes) and wait for it."""
+        with contextlib.suppress(OSError):
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()

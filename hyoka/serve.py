@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from .collect import collect
 from .config import load_config
 from .load import find_content, rel_path
 from .model import Sheet, SiteConfig
+from .opendata import DataCache
+from .parallel import job_count, long_lived, map_spans
 from .pipeline import load_sheet
 from .problems import BuildError, Problem, ProblemsFound, sort_problems, summary
 from .render import RenderCache, render_site
@@ -62,6 +64,8 @@ class Preview:
     problems: list[Problem] = field(default_factory=list)
     failed: bool = False
     cache: RenderCache = field(default_factory=RenderCache)
+    data_cache: DataCache = field(default_factory=DataCache)
+    _texts: dict[str, str] = field(default_factory=dict)  # the text each of `pages` was encoded from
     parsed: dict[Path, _Parsed] = field(default_factory=dict)
     config: SiteConfig | None = None
     rebuilds: int = 0
@@ -81,16 +85,22 @@ class Preview:
         if config != self.config:
             self.parsed.clear()  # choice lists or ranges may have changed: validate again
             self.config = config
-        sheets, problems = self._load(config)
+        with long_lived():
+            sheets, problems = self._load(config)
         if any(p.is_error for p in problems):
             self._fail(problems)
             return
         try:
-            pages = render_site(collect(sheets, config), config.root / "templates", self.cache)
+            pages = render_site(collect(sheets, config), config.root / "templates", self.cache,
+                                data_cache=self.data_cache)
         except ProblemsFound as exc:  # a template mistake: show it like a sheet problem
             self._fail(exc.problems)
             return
-        self.pages = {p.path: p.text.encode("utf-8") for p in pages}
+        # Encode only the texts that changed (a cached page's text is the very same object).
+        old_pages, old_texts = self.pages, self._texts
+        self.pages = {p.path: old_pages[p.path] if old_texts.get(p.path) is p.text else p.text.encode("utf-8")
+                      for p in pages}
+        self._texts = {p.path: p.text for p in pages}
         self.problems, self.failed = problems, False
         if self.search and self.cache.rendered:
             threading.Thread(target=self._index, args=(self.rebuilds,), daemon=True).start()
@@ -130,14 +140,23 @@ class Preview:
         seen = set(files)
         for stale in [p for p in self.parsed if p not in seen]:
             del self.parsed[stale]
+        changed: list[tuple[Path, tuple[int, int]]] = []
         for path in files:
             st = path.stat()
             signature = (st.st_mtime_ns, st.st_size)
             cached = self.parsed.get(path)
-            if cached is not None and cached.signature == signature:
-                continue
-            sheet, problems = load_sheet(path, config, rel_path(path, config.root))
-            self.parsed[path] = _Parsed(signature, sheet, problems)
+            if cached is None or cached.signature != signature:
+                changed.append((path, signature))
+
+        def load_span(part: Sequence[tuple[Path, tuple[int, int]]]) -> list[_Parsed]:
+            return [_Parsed(sig, *load_sheet(path, config, rel_path(path, config.root))) for path, sig in part]
+
+        # The first rebuild (every file) forks workers; later ones, with the server's threads running,
+        # parse the few changed files here (forking a threaded process is not safe).
+        jobs = job_count() if len(changed) >= 200 and threading.active_count() == 1 else 1
+        parsed = (p for part in map_spans(load_span, changed, jobs=jobs, span=100) for p in part)
+        for (path, _), result in zip(changed, parsed, strict=True):
+            self.parsed[path] = result
         sheets = [p.sheet for p in self.parsed.values() if p.sheet is not None]
         problems = [q for p in self.parsed.values() for q in p.problems]
         if not files:

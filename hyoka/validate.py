@@ -358,6 +358,228 @@ def _fmt(n: float | None) -> str:
     return str(int(n)) if float(n).is_integer() else str(n)
 
 
+# -- the fast walk -----------------------------------------------------------------------------
+# Checker builds a key path and a 和名 for every value it visits, in case it has a problem to report.
+# Almost every sheet has none: the walk below gives the same clean values from one closure per
+# schema field, and stops at the first value the Checker would report (_Invalid). Then the Checker
+# walks the sheet again and reports every problem, so the messages come from one place only.
+
+class _Invalid(Exception):
+    """The fast walk met a value the Checker reports."""
+
+
+Convert = Callable[[Any, "_Context"], Any]
+
+
+class _Context:
+    """What the clean values of one sheet depend on besides the schema."""
+
+    __slots__ = ("choices", "year_range")
+
+    def __init__(self, choices: Callable[[str], Sequence[str] | None],
+                 year_range: tuple[int, int] | None) -> None:
+        self.choices = choices
+        self.year_range = year_range
+
+
+# Space separators (Unicode category Zs) and the allowed controls: not hidden, but not printable
+# either (isprintable() is False for U+3000, the Japanese space, and for line breaks). Removing
+# them first leaves isprintable() False only for what Checker.string may report.
+_SPACES = "\xa0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_NOT_HIDDEN_IN_VALUES = re.compile(f"[\t\n\r{_SPACES}]+")
+_NOT_HIDDEN_IN_BODY = re.compile(f"[\t\n{_SPACES}]+")
+
+
+def _value_converter(f: Field) -> Convert:
+    """Checker.value for field `f` without the messages."""
+    if f.kind in ("str", "text", "slug", "choice"):
+        return _string_converter(f)
+    if f.kind in ("int", "number", "year"):
+        return _number_converter(f)
+    inner = _kind_converter(f)
+    required = f.required
+    default = f.default if f.kind == "bool" else None
+
+    def convert(value: Any, ctx: _Context) -> Any:
+        # (not value.strip()) is (not value or value.isspace()), without copying a long text.
+        if value is None or (isinstance(value, str) and (not value or value.isspace())):
+            if required:
+                raise _Invalid
+            return default
+        return inner(value, ctx)
+
+    return convert
+
+
+def _object_converter(fields: tuple[Field, ...]) -> Convert:
+    """Checker.object: the declared keys only, each converted."""
+    known = frozenset(sub.key for sub in fields)
+    subs = tuple((sub.key, _value_converter(sub)) for sub in fields)
+
+    def convert(value: Any, ctx: _Context) -> dict[str, Any]:
+        if not isinstance(value, dict) or not known.issuperset(value):
+            raise _Invalid
+        get = value.get
+        return {key: sub(get(key), ctx) for key, sub in subs}
+
+    return convert
+
+
+def _kind_converter(f: Field) -> Convert:
+    """The conversion of a present, non-empty value of field `f`."""
+    kind = f.kind
+    if kind == "object":
+        return _object_converter(f.fields)
+    if kind == "year_map":
+        item = _object_converter(f.fields)
+
+        def year_map(value: Any, ctx: _Context) -> dict[int, Any]:
+            if not isinstance(value, dict):
+                raise _Invalid
+            out: dict[int, Any] = {}
+            year_range = ctx.year_range
+            for key, sub_value in value.items():
+                if (isinstance(key, bool) or not isinstance(key, int)
+                        or (year_range and not (year_range[0] <= key <= year_range[1]))
+                        or not (YEAR_MIN <= key <= YEAR_MAX) or key in out):
+                    raise _Invalid
+                out[key] = item(sub_value, ctx)
+            return dict(sorted(out.items()))
+
+        return year_map
+    if kind == "list":
+        if f.fields:
+            obj = _object_converter(f.fields)
+
+            def object_list(value: Any, ctx: _Context) -> list[Any]:
+                if not isinstance(value, list):
+                    raise _Invalid
+                return [obj(item, ctx) for item in value]
+
+            return object_list
+        if f.item is None:
+            def nothing(value: Any, ctx: _Context) -> list[Any]:
+                if not isinstance(value, list):
+                    raise _Invalid
+                return []
+
+            return nothing
+        scalar = _value_converter(f.item)
+
+        def scalar_list(value: Any, ctx: _Context) -> list[Any]:
+            if not isinstance(value, list):
+                raise _Invalid
+            out = []
+            for item in value:
+                if item is None or (isinstance(item, str) and not item.strip()):
+                    raise _Invalid
+                out.append(scalar(item, ctx))
+            return out
+
+        return scalar_list
+    if kind == "map":
+        def mapping(value: Any, ctx: _Context) -> Any:
+            if not isinstance(value, dict):
+                raise _Invalid
+            return value
+
+        return mapping
+    if kind == "bool":
+        def boolean(value: Any, ctx: _Context) -> bool:
+            if not isinstance(value, bool):
+                raise _Invalid
+            return value
+
+        return boolean
+    raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover
+
+
+def _string_converter(f: Field) -> Convert:
+    """Checker.value and Checker.string for a text field, without the messages."""
+    required, blank_is_none = f.required, f.kind != "text"
+    max_length = f.max_length
+    url = f.key in ("url", "base_url")
+    slug = f.kind == "slug"
+    choice = f.choices if f.kind == "choice" and f.choices else None
+
+    def string(value: Any, ctx: _Context) -> str | None:
+        if value is None or (blank_is_none and isinstance(value, str) and (not value or value.isspace())):
+            if required:
+                raise _Invalid
+            return None
+        if not isinstance(value, str):
+            raise _Invalid
+        if not value.isprintable() and not _NOT_HIDDEN_IN_VALUES.sub("", value).isprintable() and any(
+                is_hidden(ch, allowed="\t\n\r") for ch in value):
+            raise _Invalid
+        if ((max_length and len(value) > max_length) or (url and not _WEB_URL.match(value))
+                or (slug and not _SLUG_RE.match(value))):
+            raise _Invalid
+        if choice is not None:
+            allowed = ctx.choices(choice)
+            if allowed is not None and value not in allowed:
+                raise _Invalid
+        return value
+
+    return string
+
+
+def _number_converter(f: Field) -> Convert:
+    """Checker.value and Checker.number for a number field, without the messages."""
+    required = f.required
+    want_int = f.kind in ("int", "year")
+    types: tuple[type, ...] = (int,) if want_int else (int, float)
+    year = f.kind == "year"
+    minimum, maximum = f.minimum, f.maximum
+
+    def number(value: Any, ctx: _Context) -> int | float | None:
+        cls = value.__class__
+        if cls is not int and (want_int or cls is not float):  # not the usual: the Checker's order
+            if value is None or (isinstance(value, str) and (not value or value.isspace())):
+                if required:
+                    raise _Invalid
+                return None
+            if isinstance(value, bool) or not isinstance(value, types) or (
+                    isinstance(value, float) and not math.isfinite(value)):
+                raise _Invalid
+        elif cls is float and not math.isfinite(value):
+            raise _Invalid
+        if (abs(value) > NUMBER_MAX or (year and not (YEAR_MIN <= value <= YEAR_MAX))
+                or (minimum is not None and value < minimum) or (maximum is not None and value > maximum)):
+            raise _Invalid
+        return value
+
+    return number
+
+
+_SHEET_CONVERTER = _object_converter(SHEET.fields)
+
+
+class _ChoiceLists:
+    """The choice lists of the last configuration, looked up once per name (a SiteConfig is frozen)."""
+
+    def __init__(self) -> None:
+        self.config: Any = None
+        self.lists: dict[str, Sequence[str] | None] = {}
+
+    def lookup(self, config: Any) -> Callable[[str], Sequence[str] | None]:
+        if config is not self.config:
+            self.config, self.lists = config, {}
+        lists = self.lists
+
+        def choices(name: str) -> Sequence[str] | None:
+            try:
+                return lists[name]
+            except KeyError:
+                found = lists[name] = BUILTIN_CHOICES.get(name) or config.choice_list(name)
+                return found
+
+        return choices
+
+
+_CHOICE_LISTS = _ChoiceLists()
+
+
 # -- sheets ------------------------------------------------------------------------------------
 
 def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
@@ -367,17 +589,22 @@ def validate_source(src: Any, config: Any) -> tuple[Any, list[Problem]]:
     year_range = None
     if isinstance(eval_year, int) and not isinstance(eval_year, bool) and YEAR_MIN <= eval_year <= YEAR_MAX:
         year_range = (eval_year - config.fiscal_year_before, eval_year + config.fiscal_year_after)
-    checker = Checker(src.rel, src.fm_first_line,
-                      lambda name: BUILTIN_CHOICES.get(name) or config.choice_list(name), year_range)
-    clean = checker.object(SHEET, data, "", "", 0)
+    choices = _CHOICE_LISTS.lookup(config)
+    checker = Checker(src.rel, src.fm_first_line, choices, year_range)
+    try:
+        clean = _SHEET_CONVERTER(data, _Context(choices, year_range))
+    except _Invalid:
+        clean = checker.object(SHEET, data, "", "", 0)
     line_of = data.line_of
     if clean is not None:
         _check_sheet(checker, clean, data, src, config)
-    for number, text in enumerate(src.body.split("\n")):
-        index = None if text.isprintable() else next((i for i, ch in enumerate(text) if is_hidden(ch)), None)
-        if index is not None:
-            checker.problems.append(hidden_problem(src.rel, src.body_first_line + number, "body", "本文",
-                                                   text, index))
+    body = src.body
+    if not (body.isprintable() or _NOT_HIDDEN_IN_BODY.sub("", body).isprintable()):
+        for number, text in enumerate(body.split("\n")):
+            index = None if text.isprintable() else next((i for i, ch in enumerate(text) if is_hidden(ch)), None)
+            if index is not None:
+                checker.problems.append(hidden_problem(src.rel, src.body_first_line + number, "body", "本文",
+                                                       text, index))
     problems = checker.problems
     if clean is None or any(p.is_error for p in problems):
         return None, problems

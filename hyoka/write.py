@@ -62,10 +62,31 @@ def check_output_dir(output: Path, root: Path, content: Path) -> None:
 def write_site(pages: Iterable[Page], assets: Path, output: Path,
                finalize: Callable[[Path], None] | None = None,
                on_page: Callable[[int], None] | None = None) -> int:
-    """Write everything to a sibling temp folder and swap it in; on failure the old output stays.
+    """Write `pages` to a sibling temp folder and swap it in; on failure the old output stays.
 
     `finalize(tmp)` runs on the complete temp folder before the swap (the search index stage).
     """
+    def fill(tmp: Path) -> int:
+        count = 0
+        made: set[Path] = set()
+        seen: dict[str, str] = {}
+        for page in pages:
+            _check_page_path(page.path, seen)
+            write_file(tmp, page.path, page.text, made)
+            count += 1
+            if on_page is not None:
+                on_page(1)
+            if count == 1:
+                kill_point("write")
+        return count
+
+    return write_folder(fill, assets, output, finalize)
+
+
+def write_folder(fill: Callable[[Path], int], assets: Path, output: Path,
+                 finalize: Callable[[Path], None] | None = None) -> int:
+    """`fill(tmp)` writes the pages into a sibling temp folder (returning how many); then the
+    assets are copied, `finalize(tmp)` runs, and the folder is swapped in for `output`."""
     output = output.parent.resolve() / output.name  # a symlinked output is replaced, not followed
     parent = output.parent
     try:
@@ -75,21 +96,7 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
     except OSError as exc:
         raise _fail("作成", parent, exc) from None
     try:
-        count = 0
-        made: set[Path] = set()
-        seen: dict[str, str] = {}
-        for page in pages:
-            _check_page_path(page.path, seen)
-            target = tmp / page.path
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_text(page.text, encoding="utf-8", newline="\n")
-            count += 1
-            if on_page is not None:
-                on_page(1)
-            if count == 1:
-                kill_point("write")
+        count = fill(tmp)
         if assets.is_dir():
             shutil.copytree(assets, tmp / "assets", dirs_exist_ok=True)
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a web server must be able to read the folder
@@ -104,6 +111,23 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_file(folder: Path, path: str, text: str, made: set[Path]) -> None:
+    """One page as UTF-8 with LF line ends; `made` remembers the folders already created."""
+    target = folder / path
+    if target.parent not in made:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        made.add(target.parent)
+    with open(target, "w", encoding="utf-8", newline="\n") as f:
+        f.write(text)
+
+
+def check_paths(paths: Iterable[str]) -> None:
+    """Every path inside the output folder, and no two in one file (see _check_page_path)."""
+    seen: dict[str, str] = {}
+    for path in paths:
+        _check_page_path(path, seen)
 
 
 def _check_page_path(path: str, seen: dict[str, str]) -> None:

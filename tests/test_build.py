@@ -57,7 +57,9 @@ def test_failed_build_leaves_previous_output_untouched(project) -> None:
     assert leftovers(config) == []
 
 
-def test_write_failure_leaves_previous_output(project, monkeypatch) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_write_failure_leaves_previous_output(project, monkeypatch, jobs: int) -> None:
+    """A full disk in this process or in a worker process (the error crosses back to the parent)."""
     config = project({"content/2025/good-sheet.md": GOOD})
     run(config, search=False)
     before = tree_digest(config.output_dir)
@@ -65,9 +67,9 @@ def test_write_failure_leaves_previous_output(project, monkeypatch) -> None:
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("hyoka.write.Path.write_text", disk_full)
+    monkeypatch.setattr("hyoka.write.open", disk_full, raising=False)
     with pytest.raises(BuildError) as exc:
-        run(config, search=False)
+        run(config, search=False, jobs=jobs)
     assert "ディスクの空きがありません" in exc.value.message
     assert tree_digest(config.output_dir) == before
     assert leftovers(config) == []

@@ -170,8 +170,8 @@ def test_names_never_escape_or_collide(project) -> None:
     config = project(files)
     run(config, search=False)
     out = config.output_dir
-    assert sorted(p.name for p in config.root.iterdir()) == ["_site", "assets", "content", "site_config.yaml",
-                                                              "templates"]
+    assert sorted(p.name for p in config.root.iterdir()) == [".hyoka-cache", "_site", "assets", "content",
+                                                              "site_config.yaml", "templates"]
     pages = [p.relative_to(out).as_posix() for p in out.rglob("index.html")]
     assert len({p.casefold() for p in pages}) == len(pages)
     division_pages = [p for p in pages if p.startswith("divisions/") and p.count("/") == 3]

@@ -50,6 +50,6 @@ def test_build_logs_each_stage(project, monkeypatch, capsys) -> None:
     monkeypatch.setattr("hyoka.cli.ROOT", config.root)
     assert main(["build", "--no-search"]) == 0
     err = capsys.readouterr().err
-    assert [line.split(":")[0] for line in err.splitlines()] == ["検査", "ページ生成", "書き出しと入れ替え"]
+    assert [line.split(":")[0] for line in err.splitlines()] == ["検査", "ページ生成と書き出し"]
     assert main(["-q", "build", "--no-search"]) == 0
     assert capsys.readouterr() == ("", "")

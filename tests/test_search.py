@@ -1,10 +1,14 @@
-"""Search without a browser: normalisation, synonyms, the sheet page's Pagefind markup, the index stage.
+"""Search without a browser: normalisation, synonyms, the sheet page's Pagefind markup, the index stage
+(its shards, what it leaves out, the extended build check).
 
 The relevance set and the search page itself are tested in Chromium (tests/browser/test_search.py).
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 import re
 import stat
 import sys
@@ -154,13 +158,112 @@ def test_search_page_and_header_link(site: Path) -> None:
     assert '<a href="./search/">検索</a>' in top
 
 
-def test_index_bundle_is_written_without_the_unused_uis(site: Path) -> None:
+def test_index_bundle_is_one_shard_per_year_without_the_unused_files(site: Path) -> None:
     bundle = site / "pagefind"
-    assert (bundle / "pagefind.js").is_file() and (bundle / "pagefind-entry.json").is_file()
-    assert list(bundle.glob("*.pf_meta")) and list((bundle / "fragment").iterdir())
+    layout = json.loads((bundle / search.SHARDS_FILE).read_text(encoding="utf-8"))
+    assert layout == {"filter": search.SHARD_FILTER, "shards": [{"name": "2025", "path": "2025/", "pages": len(SHEETS)}]}
+    shard = bundle / "2025"
+    assert (shard / "pagefind.js").is_file() and (shard / "pagefind-entry.json").is_file()
+    assert list(shard.glob("*.pf_meta")) and list(shard.glob("wasm.*.pagefind"))
     for name in search.UNUSED_FILES:
-        assert not (bundle / name).exists(), name
-    assert len(list((bundle / "fragment").iterdir())) == len(SHEETS)  # one fragment per sheet page
+        assert not (shard / name).exists(), name
+    assert len(list((shard / "fragment").iterdir())) == len(SHEETS)  # one fragment per sheet page
+    # The sort values in Pagefind's order (ascending), for merging sorted shards in the browser.
+    totals = json.loads((bundle / search.SORTS_FILE).read_text(encoding="utf-8"))["total"]["2025"]
+    assert totals == sorted(totals) and len(totals) == len(SHEETS) and 2281 in totals
+
+
+def _fragments(bundle: Path) -> dict[str, dict]:
+    """Every indexed page's fragment (what a result's data() gives), by URL."""
+    out = {}
+    for path in bundle.glob("*/fragment/*.pf_fragment"):
+        data = json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])
+        out[data["url"]] = data
+    return out
+
+
+def test_every_piece_of_a_sheets_text_is_indexed(site: Path, config) -> None:
+    """What staff wrote stays searchable although charts, number rows and year links are left out."""
+    from hyoka.load import load_source
+    from hyoka.validate import validate_source
+
+    fragments = _fragments(site / "pagefind")
+    squeeze = functools.partial(re.sub, r"[\s\u200b]+", "")
+    for name in SHEETS:
+        src, _ = load_source(ROOT / name, Path(name).name)
+        assert src is not None
+        sheet, _ = validate_source(src, config)
+        assert sheet is not None
+        content = squeeze(fragments[f"/sheets/{sheet.id}/{sheet.evaluation_year}/"]["content"])
+        for piece in search.sheet_texts(sheet):
+            assert squeeze(piece) in content, (sheet.id, piece)
+
+
+def test_generated_parts_are_left_out_of_the_index(site: Path) -> None:
+    html = (site / "sheets/smartphone-subsidy/2025/index.html").read_text(encoding="utf-8")
+    content = _fragments(site / "pagefind")["/sheets/smartphone-subsidy/2025/"]["content"].replace("\u200b", "")
+    # Each excluded class is still made by the templates or the HTML code (a renamed class would
+    # silently be indexed again: the year links appear only with several years, so not here) ...
+    sources = "".join(f.read_text(encoding="utf-8") for f in [*(ROOT / "templates").rglob("*.html"),
+                                                              *(ROOT / "hyoka").glob("*.py")])
+    for selector in search.EXCLUDE_SELECTORS:
+        assert re.search(rf'class="([^"]* )?{selector.split()[0][1:]}[ "]', sources), selector
+    for text in ("実績（縦棒）", "評価対象"):  # a chart legend, a number table's row
+        assert text in html, text
+    # ... and not in the index; the number tables' captions (indicator names in a sentence) are.
+    assert "実績（縦棒）" not in content and "評価対象" not in content
+    assert "成果指標「補助金交付件数」の目標と実績" in content
+
+
+# -- shards ----------------------------------------------------------------------------------
+
+
+def _page(sort: str | None = "100", marked: bool = True) -> str:
+    body = " data-pagefind-body" if marked else ""
+    value = f'<span data-pagefind-sort="total">{sort}</span>' if sort is not None else ""
+    return (f'<!DOCTYPE html><html lang="ja"><head><title>t</title></head><body><article{body}>'
+            f"<h1>補助金</h1>{value}<p>補助金を交付する。</p></article></body></html>")
+
+
+def _write(folder: Path, pages: dict[str, str]) -> None:
+    for rel, text in pages.items():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        (folder / rel).write_text(text, encoding="utf-8")
+
+
+def test_shards_are_years_newest_first_split_into_parts(tmp_path: Path) -> None:
+    _write(tmp_path, {**{f"sheets/p{i}/2025/index.html": _page(str(10 * i)) for i in range(5)},
+                      "sheets/p0/2024/index.html": _page("7"),
+                      "sheets/p1/2024/index.html": _page(None),
+                      "sheets/p0/index.html": _page(marked=False),  # a program page: not indexed
+                      "years/2025/index.html": _page(marked=False),
+                      "about/index.html": _page("1,5")})
+    shards = search.plan_shards(tmp_path, shard_pages=2)
+    assert [(s.name, len(s.pages)) for s in shards] == [("2025-1", 1), ("2025-2", 2), ("2025-3", 2),
+                                                       ("2024", 2), ("pages", 1)]
+    assert shards[1].pages == ("sheets/p1/2025/index.html", "sheets/p2/2025/index.html")
+    assert shards[1].glob == "sheets/{p1,p2}/2025/index.html"
+    assert shards[3].sorts == {"total": ["7"]}
+    assert shards[4].glob == "{about/index.html}"
+    assert search.plan_shards(tmp_path, shard_pages=5)[0].name == "2025"
+
+
+def test_sharded_index_merges_every_page_and_orders_sort_values(tmp_path: Path) -> None:
+    _write(tmp_path, {**{f"sheets/p{i}/2025/index.html": _page(str(i * 7 % 5)) for i in range(5)},
+                      "sheets/p0/2024/index.html": _page("2.5")})
+    stats = search.index_site(tmp_path, shard_pages=2, workers=2)
+    assert (stats.pages, stats.shards) == (6, 4)
+    bundle = tmp_path / "pagefind"
+    layout = json.loads((bundle / search.SHARDS_FILE).read_text(encoding="utf-8"))
+    assert [s["name"] for s in layout["shards"]] == ["2025-1", "2025-2", "2025-3", "2024"]
+    # Only the first shard keeps the runtime; the others are merged into it in the browser.
+    assert (bundle / "2025-1/pagefind.js").is_file()
+    for name in ("2025-2", "2025-3", "2024"):
+        assert not (bundle / name / "pagefind.js").exists() and (bundle / name / "pagefind-entry.json").is_file()
+        assert not list((bundle / name).glob("wasm.*"))
+    sorts = json.loads((bundle / search.SORTS_FILE).read_text(encoding="utf-8"))
+    assert sorts == {"total": {"2025-1": [0], "2025-2": [2, 4], "2025-3": [1, 3], "2024": [2.5]}}
+    assert len(_fragments(bundle)) == 6
 
 
 # -- the index stage -------------------------------------------------------------------------
@@ -170,14 +273,45 @@ def test_index_site_reports_pages_and_size(tmp_path: Path) -> None:
     (tmp_path / "a.html").write_text('<!DOCTYPE html><html lang="ja"><head><title>t</title></head>'
                                      "<body><main data-pagefind-body><h1>補助金</h1><p>補助金を交付する。"
                                      "</p></main></body></html>", encoding="utf-8")
+    (tmp_path / "pagefind" / "old").mkdir(parents=True)  # an earlier run's shard is not kept
     stats = search.index_site(tmp_path)
-    assert stats.pages == 1 and stats.bundle_bytes > 0 and stats.seconds >= 0
-    assert (tmp_path / "pagefind" / "pagefind.js").is_file()
+    assert stats.pages == 1 and stats.shards == 1 and stats.bundle_bytes > 0 and stats.seconds >= 0
+    assert (tmp_path / "pagefind" / "pages" / "pagefind.js").is_file()
+    assert not (tmp_path / "pagefind" / "old").exists()
 
 
-def _fake_binary(tmp_path: Path, output: str, code: int = 0) -> Path:
+# A stand-in for the Pagefind binary in service mode: answers every request like Pagefind, with
+# `words` words for any page, or prints `say` and exits with `code` at the `fail_at`-th request.
+_FAKE_SERVICE = """\
+import base64, json, sys
+words, fail_at, say, code = {words!r}, {fail_at!r}, {say!r}, {code!r}
+buf, n = b"", 0
+while True:
+    chunk = sys.stdin.buffer.read1(65536)
+    if not chunk:
+        sys.exit(0)
+    buf += chunk
+    while b"," in buf:
+        raw, buf = buf.split(b",", 1)
+        n += 1
+        if n == fail_at:
+            print(say, flush=True)
+            sys.exit(code)
+        message = json.loads(base64.b64decode(raw))
+        kind = message["payload"]["type"]
+        payload = {{"NewIndex": {{"type": "NewIndex", "index_id": 0}},
+                    "AddFile": {{"type": "IndexedFile", "page_word_count": words, "page_url": "/", "page_meta": {{}}}},
+                    "AddDir": {{"type": "IndexedDir", "page_count": 1}}}}.get(kind, {{"type": kind}})
+        out = json.dumps({{"message_id": message["message_id"], "payload": payload}}).encode()
+        sys.stdout.buffer.write(base64.b64encode(out) + b",")
+        sys.stdout.buffer.flush()
+"""
+
+
+def _fake_binary(tmp_path: Path, *, words: int = 5, fail_at: int = 0, say: str = "", code: int = 0) -> Path:
     exe = tmp_path / "fake-pagefind"
-    exe.write_text(f"#!/bin/sh\necho '{output}'\nexit {code}\n", encoding="utf-8")
+    exe.write_text(f"#!{sys.executable}\n" + _FAKE_SERVICE.format(words=words, fail_at=fail_at, say=say, code=code),
+                   encoding="utf-8")
     exe.chmod(exe.stat().st_mode | stat.S_IXUSR)
     return exe
 
@@ -190,21 +324,30 @@ def test_missing_extended_package_is_a_clear_error(monkeypatch) -> None:
 
 
 def test_plain_pagefind_binary_is_refused(tmp_path: Path) -> None:
+    """The plain build gives 「補助金を交付する」 as one word: refused before any page is indexed."""
     site = tmp_path / "site"
-    site.mkdir()
-    plain = _fake_binary(tmp_path, "Running Pagefind v1.5.2")
+    _write(site, {"sheets/p/2025/index.html": _page()})
     with pytest.raises(BuildError) as exc:
-        search.index_site(site, plain)
+        search.index_site(site, _fake_binary(tmp_path, words=1))
     assert "拡張版（extended）が見つかりません" in exc.value.message
+    assert not (site / "pagefind").exists()
 
 
 def test_pagefind_failure_is_reported(tmp_path: Path) -> None:
     site = tmp_path / "site"
-    site.mkdir()
-    failing = _fake_binary(tmp_path, "Running Pagefind v1.5.2 (Extended)", code=3)
+    _write(site, {"sheets/p/2025/index.html": _page(), "sheets/p/2024/index.html": _page()})
+    failing = _fake_binary(tmp_path, fail_at=5, say="Error: disk full", code=3)  # at its first shard
     with pytest.raises(BuildError) as exc:
         search.index_site(site, failing)
-    assert "終了コード 3" in exc.value.message
+    assert "終了コード 3" in exc.value.message and "disk full" in exc.value.message
+    assert not (site / "pagefind").exists()
+
+
+def test_binary_that_cannot_run_is_reported(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-pagefind"
+    with pytest.raises(BuildError) as exc:
+        search.index_site(tmp_path, missing)
+    assert "Pagefind を実行できません" in exc.value.message
 
 
 def test_build_without_extended_binary_fails_before_writing(project, monkeypatch, capsys) -> None:
@@ -224,7 +367,7 @@ def test_failure_while_indexing_leaves_previous_site_untouched(project, monkeypa
     config = project({"content/2025/good-sheet.md": GOOD})
     run(config)
     before = tree_digest(config.output_dir)
-    assert "pagefind/pagefind.js" in before
+    assert "pagefind/2025/pagefind.js" in before and "pagefind/shards.json" in before
     (config.content_dir / "2025" / "good-sheet.md").write_text(
         GOOD.replace("title: スマートフォン", "title: 変更後"), encoding="utf-8")
     seen: list[Path] = []

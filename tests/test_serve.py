@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -110,7 +111,10 @@ def test_serve_process_rebuilds_and_recovers(project) -> None:
         _, body = _poll(url, lambda s, b: s == 200)
         assert "livereload.js" in body  # the browser reloads itself after each rebuild
         # The search index is built in the background and served from memory too.
-        _poll(f"http://127.0.0.1:{port}/pagefind/pagefind.js", lambda s, b: s == 200)
+        _poll(f"http://127.0.0.1:{port}/pagefind/shards.json", lambda s, b: s == 200)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/pagefind/shards.json") as r:
+            first = json.loads(r.read())["shards"][0]["path"]  # each shard is a Pagefind bundle
+        _poll(f"http://127.0.0.1:{port}/pagefind/{first}pagefind.js", lambda s, b: s == 200)
         sheet = config.content_dir / "2025" / "ai-rpa.md"
         _edit(sheet, "無償の生成AIが利用可", "無償の生成AIを試行中")
         _poll(url, lambda s, b: s == 200 and "無償の生成AIを試行中" in b)

@@ -3,31 +3,88 @@
 // window.hyokaSearch(query, {filters, sort}) is the one search pipeline (normalise, ask Pagefind,
 // fall back to other segmentations): the box, tests/browser/test_search.py and the relevance
 // measurement (python -m tests.search_relevance) all call it, so they rank exactly alike.
+// The index comes in shards (hyoka/search.py: the sheets of one evaluation year, or part of one):
+// pagefind/shards.json lists them, the first shard's Pagefind loads and merges the others
+// (mergeIndex), so a search, its filters and their counts cover all of them.
 // Everything is loaded relative to this file, so the site works under any sub-path; nothing is
 // fetched from another host. Japanese messages come from the page (data-msg-* on the form).
 
 const SITE_ROOT = new URL("../../", import.meta.url);
-const BUNDLE = new URL("pagefind/pagefind.js", SITE_ROOT).href;
+const BUNDLE = new URL("pagefind/", SITE_ROOT);
 const PAGE_SIZE = 20;
 const RERANK = 20;
 const EXCERPT_BEFORE = 30; // characters of context around the first matched word
 const EXCERPT_AFTER = 70; // results re-ordered by the words as typed (one page of results)
 const DEBOUNCE_MS = 300;
 
-let pagefindPromise = null;
+let indexPromise = null;
+let sortsPromise = null;
 
-/** Load Pagefind once (results link under this site's folder, e.g. /hyoka/). */
-function loadPagefind() {
-  if (!pagefindPromise) {
-    pagefindPromise = (async () => {
-      const pagefind = await import(BUNDLE);
-      await pagefind.options({ baseUrl: SITE_ROOT.pathname, excerptLength: 40 });
+/** Load Pagefind once with every shard merged: {pagefind, layout} (results link under this
+ *  site's folder, e.g. /hyoka/). Each shard carries a synthetic filter naming it (layout.filter),
+ *  which a sorted search uses; the page shows only the filters listed on the form. */
+function loadIndex() {
+  if (!indexPromise) {
+    indexPromise = (async () => {
+      const layout = await (await fetch(new URL("shards.json", BUNDLE))).json();
+      const [first, ...rest] = layout.shards;
+      if (!first) return { pagefind: null, layout };
+      const options = (shard) => ({ baseUrl: SITE_ROOT.pathname, excerptLength: 40,
+        mergeFilter: { [layout.filter]: shard.name } });
+      const pagefind = await import(new URL(`${first.path}pagefind.js`, BUNDLE).href);
+      await pagefind.options(options(first));
       await pagefind.init();
-      return pagefind;
+      await Promise.all(rest.map((shard) =>
+        pagefind.mergeIndex(new URL(shard.path, BUNDLE).pathname, options(shard))));
+      return { pagefind, layout };
     })();
-    pagefindPromise.catch(() => { pagefindPromise = null; });
+    indexPromise.catch(() => { indexPromise = null; });
   }
-  return pagefindPromise;
+  return indexPromise;
+}
+
+/** The sort values of every shard (pagefind/sorts.json: key → shard → values in ascending order),
+ *  loaded on the first sorted search. */
+function loadSorts() {
+  if (!sortsPromise) {
+    sortsPromise = fetch(new URL("sorts.json", BUNDLE)).then((r) => r.json());
+    sortsPromise.catch(() => { sortsPromise = null; });
+  }
+  return sortsPromise;
+}
+
+/** Filter counts of several responses added up (as Pagefind merges its indexes' counts). */
+function addCounts(all) {
+  const sum = {};
+  for (const counts of all) {
+    for (const [name, values] of Object.entries(counts || {})) {
+      sum[name] ??= {};
+      for (const [value, n] of Object.entries(values)) sum[name][value] = (sum[name][value] || 0) + n;
+    }
+  }
+  return sum;
+}
+
+/** A sorted search over every shard. Pagefind scores a sorted result by its page's place in its
+ *  own shard's order, which merged shards cannot compare; so each shard is searched alone (its
+ *  synthetic filter) and the lists are merged by the values at those places (sorts.json). */
+async function sortedSearch({ pagefind, layout }, term, filters, sort) {
+  const [[key, direction]] = Object.entries(sort);
+  if (layout.shards.length === 1) return pagefind.search(term, { filters, sort });
+  const [values, responses] = await Promise.all([loadSorts(), Promise.all(layout.shards.map((shard) =>
+    pagefind.search(term, { filters: { ...filters, [layout.filter]: shard.name }, sort })))]);
+  const keyed = responses.flatMap((response, i) => {
+    const order = (values[key] || {})[layout.shards[i].name] || [];
+    return response.results.map((result) => [result, order[Math.abs(Math.round(result.score))]]);
+  });
+  const sign = direction === "asc" ? 1 : -1;
+  keyed.sort(([, a], [, b]) => (a < b ? -sign : a > b ? sign : 0)); // stable: ties keep shard order
+  return {
+    results: keyed.map(([result]) => result),
+    unfilteredResultCount: responses.reduce((n, r) => n + r.unfilteredResultCount, 0),
+    filters: addCounts(responses.map((r) => r.filters)),
+    totalFilters: addCounts(responses.map((r) => r.totalFilters)),
+  };
 }
 
 /** The query as the index stores text: NFKC (全角英数 → 半角, 半角カナ → 全角), lower case,
@@ -99,20 +156,23 @@ async function typedWordsFirst(response, query) {
 
 /** Search as the box does; resolves to Pagefind's response ({results: [{id, score, data()}...]}). */
 export async function hyokaSearch(query, { filters = {}, sort = {} } = {}) {
-  const pagefind = await loadPagefind();
+  const index = await loadIndex();
+  const { pagefind } = index;
   const q = normalize(query);
   const hasFilters = Object.values(filters).some((v) => (Array.isArray(v) ? v.length : v));
-  if (!q && !hasFilters) {
+  if ((!q && !hasFilters) || !pagefind) {
     return { results: [], unfilteredResultCount: 0, filters: {}, totalFilters: {} };
   }
-  let response = await pagefind.search(q || null, { filters, sort });
+  const sorted = Object.keys(sort).length > 0;
+  const find = (term) => (sorted ? sortedSearch(index, term, filters, sort) : pagefind.search(term, { filters }));
+  let response = await find(q || null);
   if (!q) return response;
   const head = headQuery(q);
-  if (!response.results.length && head !== q) response = await pagefind.search(head, { filters, sort });
+  if (!response.results.length && head !== q) response = await find(head);
   if (!response.results.length) return response;
   response = remembered(response);
   if (!(await wordsOccur(pagefind, q, response))) return { ...response, results: [] };
-  return Object.keys(sort).length ? response : typedWordsFirst(response, q);
+  return sorted ? response : typedWordsFirst(response, q);
 }
 
 window.hyokaSearch = hyokaSearch;
@@ -311,8 +371,8 @@ function setUpPage(form) {
   }
 
   async function buildFilters() {
-    const pagefind = await loadPagefind();
-    const available = await pagefind.filters();
+    const { pagefind } = await loadIndex();
+    const available = pagefind ? await pagefind.filters() : {};
     const collator = new Intl.Collator("ja", { numeric: true });
     for (const name of filterNames) {
       const values = available[name];

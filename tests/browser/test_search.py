@@ -192,3 +192,80 @@ def test_no_axe_violations_with_results_shown(new_page, site_url: str, width: in
     assert not violations, _format_violations(violations, page.url, width)
     scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll <= inner, f"the results page scrolls sideways at {width}px"
+
+
+# -- a sharded index ---------------------------------------------------------------------------
+# At scale the index is one Pagefind bundle per shard (hyoka/search.py), merged in the browser.
+# Here the 12 sheets are indexed in shards of 4, so that every search crosses shards.
+
+SHARD_SORT = """async ([filters, direction]) => {
+  const response = await window.hyokaSearch('', {filters, sort: {total: direction}});
+  const urls = [];
+  for (const result of response.results) urls.push((await result.data()).url);
+  return urls;
+}"""
+
+
+@pytest.fixture(scope="module")
+def sharded_url(built_site, tmp_path_factory):
+    import shutil
+
+    from hyoka import search
+
+    from ..search_relevance import serve
+
+    folder = tmp_path_factory.mktemp("sharded") / "site"
+    shutil.copytree(built_site.output, folder, symlinks=True)
+    stats = search.index_site(folder, shard_pages=4)
+    assert (stats.pages, stats.shards) == (12, 3)
+    with serve(folder) as url:
+        yield url, folder
+
+
+def test_relevance_set_across_shards(page, sharded_url) -> None:
+    """Merged shards rank by each shard's own word statistics; with shards of 4 sheets three
+    katakana queries swap two close sheets (first 105/108), which real shards of hundreds do not."""
+    url, _ = sharded_url
+    cases, no_results = load_cases()
+    open_search_page(page, url)
+    outcomes, empty = run_cases(page, cases, no_results)
+    s = summary(outcomes, empty)
+    report = table(outcomes, empty)
+    assert s["first"] >= FIRST_TARGET and s["top"] == 1 and s["empty"] == 1, report
+
+
+@pytest.mark.parametrize("direction", ["desc", "asc"])
+def test_sort_by_total_across_shards(page, sharded_url, direction: str) -> None:
+    url, folder = sharded_url
+    totals = {}
+    for sheet in folder.glob("sheets/*/*/index.html"):
+        found = re.search(r'data-pagefind-sort="total">(\d+)<', sheet.read_text(encoding="utf-8"))
+        assert found is not None, sheet
+        totals[sheet.parent.parent.name] = int(found.group(1))
+    open_search_page(page, url)
+    urls = page.evaluate(SHARD_SORT, [{"評価年度": "令和7年度（2025年度）"}, direction])
+    got = [totals[re.search(r"/sheets/([^/]+)/", u).group(1)] for u in urls]
+    assert len(got) == 12 and got == sorted(totals.values(), reverse=direction == "desc"), got
+    # With a word: only the sheets containing it, still in order across shards.
+    response = page.evaluate("""async () => {
+      const r = await window.hyokaSearch('システム', {sort: {total: 'desc'}});
+      return Promise.all(r.results.map(async (x) => (await x.data()).url));
+    }""")
+    values = [totals[re.search(r"/sheets/([^/]+)/", u).group(1)] for u in response]
+    assert len(values) >= 3 and values == sorted(values, reverse=True), values
+
+
+def test_filters_count_every_shard(page, sharded_url) -> None:
+    url, _ = sharded_url
+    page.goto(url + "search/")
+    _wait_for_filters(page)
+    options = page.locator("select[data-filter='評価年度'] option").all_inner_texts()
+    assert options == ["すべて", "令和7年度（2025年度）（12）"], options
+    assert page.locator("select[data-filter]").count() == 5  # the shard filter is not offered
+    page.locator("select[data-filter='事業の方針']").select_option("完了・達成")
+    # The status is set before the results are drawn: wait for both.
+    wait_until(page, """() => document.getElementById('hy-search-status').textContent.includes('絞り込み')
+      && document.querySelectorAll('.hy-result').length > 0""")
+    assert _status(page) == "絞り込みの結果: 1件"
+    assert page.locator(".hy-result h2 a").all_inner_texts() == ["デジタルデバイド対策事務"]
+

@@ -1,0 +1,144 @@
+"""The build cache (`.hyoka-cache/` beside site_config.yaml): what the last build read and wrote.
+
+With it, the next `build` parses only the content files whose bytes changed, and renders only the
+pages whose fingerprint changed; every other page is hard-linked (or copied) from the current
+output folder into the new one. A fingerprint covers everything a page's text depends on: the
+hash of hyoka's code and library versions, of every template and of the configuration, the
+page's path, and the hashes of the sheets it shows and the names and addresses of the groups it
+links (render.plan_pages lists them). The result is byte-identical to a clean build
+(tests/test_cache.py). `build --no-cache` ignores the cache and rewrites it; deleting the folder
+is always safe.
+
+A page is reused only if its file in the output folder still has the size and modification time
+the last build recorded, so an output folder edited or replaced by hand is rendered again. An
+unreadable, old or foreign cache file is ignored (a clean build follows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+CACHE_DIR = ".hyoka-cache"
+CACHE_FILE = "build.pickle"
+FORMAT = 1
+
+
+@dataclass
+class PageRecord:
+    """A file of the last build's output: its fingerprint, and its size and mtime when written."""
+
+    key: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
+class LoadedSpan:
+    """Content files loaded together: (path, hash of its bytes) of each, and the pickled results."""
+
+    files: tuple[tuple[str, str | None], ...]
+    blob: bytes  # pickle of [(digest, Sheet, problems), …] (pipeline.load_and_validate)
+
+
+@dataclass
+class BuildCache:
+    """What one build leaves for the next."""
+
+    stamp: str  # code_stamp(): a cache made by other code is not used
+    config: str  # repr of the configuration the sheets were validated with
+    spans: list[LoadedSpan] = field(default_factory=list)  # the content files as loaded
+    output: str = ""  # the output folder `pages` are in
+    pages: dict[str, PageRecord] = field(default_factory=dict)
+    # Each sheet's share of the combined downloads: its byte ranges in them, and its CSV rows.
+    shares: dict[tuple[str, int, str], tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = field(
+        default_factory=dict)
+    combined: dict[str, PageRecord] = field(default_factory=dict)  # those files as written
+
+
+@lru_cache(maxsize=1)
+def code_stamp() -> str:
+    """A hash of hyoka's own code and the versions of what renders: Python and the libraries."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{FORMAT}\0{sys.version}\0".encode())
+    for dist in ("jinja2", "markupsafe", "markdown-it-py", "mdurl", "pyyaml"):
+        try:
+            h.update(f"{dist}={metadata.version(dist)}\0".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist}=?\0".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def cache_path(root: Path) -> Path:
+    """Where a project's build cache is."""
+    return root / CACHE_DIR / CACHE_FILE
+
+
+def load_cache(root: Path) -> BuildCache | None:
+    """The project's build cache, or None when there is none or it cannot be used."""
+    path = cache_path(root)
+    try:
+        with open(path, "rb") as f:
+            cache = pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception:  # a broken or foreign cache only means a clean build
+        return None
+    if not isinstance(cache, BuildCache) or cache.stamp != code_stamp():
+        return None
+    return cache
+
+
+def save_cache(root: Path, cache: BuildCache) -> None:
+    """Write the cache atomically; a failure to write it never fails the build (it was built)."""
+    folder = root / CACHE_DIR
+    try:
+        folder.mkdir(exist_ok=True)
+        gitignore = folder / ".gitignore"
+        if not gitignore.exists():
+            gitignore.write_text("# hyoka のビルド用キャッシュ（消してもかまいません）\n*\n", encoding="utf-8")
+        fd, tmp = tempfile.mkstemp(prefix=f".{CACHE_FILE}.", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(cache, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, folder / CACHE_FILE)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
+def clear_cache(root: Path) -> None:
+    """Forget the last build (`build --no-cache`)."""
+    cache_path(root).unlink(missing_ok=True)
+
+
+def reusable(record: PageRecord | None, key: str, old: str | Path) -> bool:
+    """True when the last build wrote this very page text to `old` and the file is unchanged."""
+    if record is None or record.key != key:
+        return False
+    try:
+        st = os.stat(old)
+    except OSError:
+        return False
+    return st.st_size == record.size and st.st_mtime_ns == record.mtime_ns
+
+
+def link_or_copy(old: str | Path, new: str | Path) -> None:
+    """Put the last build's file into the new output: a hard link where the disk allows it."""
+    try:
+        os.link(old, new)
+    except OSError:
+        import shutil
+        shutil.copy2(old, new)

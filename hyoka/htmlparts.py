@@ -1,0 +1,405 @@
+"""HTML components built in Python: the charts and tables of the sheet page, and `value`.
+
+A sheet page holds five or so charts and their tables: hundreds of numbers and coordinates.
+Written as Jinja templates, each `{{ }}` is a function call plus an escape, which made these
+components most of the build's time. Here each component is one f-string pass that returns
+one `Markup`, with the same bytes the former templates produced (tests/test_render_parts.py keeps
+those macros as the reference; tests/golden/ holds whole pages).
+
+Escaping rule: every text that can come from a sheet or the configuration (names, units, kinds,
+comments, ids) goes through `escape` exactly once. Numbers, coordinates, year labels and the
+fixed Japanese words of hyoka/charts.py are formatted by Python and cannot contain markup
+characters, so they are written as they are.
+
+The templates call these as filters and globals registered in hyoka.render.make_env:
+`{{ v | value }}`, `{{ v | value(unit) }}`, `{{ indicator_chart(ind, chart_id, results_year) }}`,
+`{{ indicator_table(ind, table_id, results_year) }}`, `{{ cost_chart(sheet, chart_id) }}`,
+`{{ cost_table(sheet, table_id) }}`, `{{ eval_grid(sheet, table_id) }}`. To change their markup,
+edit this file (and the reference in tests/test_render_parts.py); the CSS classes are those of
+assets/css/charts.css and site.css.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from numbers import Number as _AnyNumber
+from typing import Any
+
+from jinja2 import Environment, pass_environment
+from markupsafe import Markup, escape
+
+from . import charts
+from .model import EvaluationItem, Indicator, Number, Sheet
+from .render import fmt_number
+from .schema import EVALUATION_GROUPS
+
+# The empty cell: a dash for the eye, 「データなし」 for screen readers.
+EMPTY = ('<span class="hy-empty"><span aria-hidden="true">—</span>'
+         '<span class="hy-visually-hidden">データなし</span></span>')
+_EMPTY_MARKUP = Markup(EMPTY)
+
+
+def value_html(v: Any, unit: Any = None) -> Markup:
+    """A text value (escaped), a number with thousands separators and its unit, or the empty mark.
+
+    Empty means None or a string of only white space; 0 is a number, not empty.
+    """
+    t = type(v)
+    if t is not int and t is not float:  # the common numbers first: an ABC check is slow
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return _EMPTY_MARKUP
+        if not isinstance(v, _AnyNumber):
+            return escape(v)
+    if unit:
+        return Markup(f'{fmt_number(v)}<span class="hy-unit">{escape(unit)}</span>')
+    return Markup(fmt_number(v))
+
+
+# -- indicator chart -------------------------------------------------------------------------------
+
+# Achievement state → its CSS modifier (not_achieved → not-achieved).
+_STATE_CLASS: dict[str, str] = {k: k.replace("_", "-") for k in charts.ACHIEVEMENT_TEXT}
+
+_INDICATOR_LEGEND = (
+    '  <ul class="hy-chart__legend">\n'
+    '    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true">'
+    '<rect class="hy-chart__actual" x="8" y="3" width="12" height="15"/></svg>実績（縦棒）</li>\n'
+    '    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true">'
+    '<line class="hy-chart__target-halo" x1="1" y1="9" x2="27" y2="9"/>'
+    '<line class="hy-chart__target-line" x1="1" y1="9" x2="27" y2="9"/>'
+    '<path class="hy-chart__target-mark" d="M14 4 L19 9 L14 14 L9 9 Z"/></svg>目標（◇の付いた横線）</li>\n'
+    '  </ul>\n'
+)
+
+
+_T = charts.svg_number  # coordinates as SVG text, memoised
+
+
+@functools.lru_cache(maxsize=1024)
+def _tick_lines(ticks: tuple[charts.Tick, ...], plot_left: Number, plot_right: Number, tick_x: Number,
+                font_size: Number) -> str:
+    """The value axis: a gridline (above zero) and a label per tick. Charts with the same axis and
+    width share it (hyoka.charts caches their frames), so it is written once per axis."""
+    out = []
+    for i, t in enumerate(ticks):
+        if i:
+            out.append(f'      <line class="hy-chart__grid" x1="{plot_left}" y1="{t.y}" x2="{plot_right}" y2="{t.y}"/>\n')
+        out.append(f'      <text class="hy-chart__tick" x="{tick_x}" y="{t.label_y}" text-anchor="end" '
+                   f'font-size="{font_size}">{t.label}</text>\n')
+    return "".join(out)
+
+
+def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Markup:
+    """One Indicator's target vs actual per fiscal year as a figure with an inline SVG.
+
+    Actual = solid bar, target = horizontal line with an open diamond (shape, not colour, tells
+    them apart: WCAG 1.4.1); a missing value is the words 「データなし」, never a bar of 0; the
+    results year is boxed as 「評価対象」 and 達成・未達成 is written under each year. The summary
+    sentence is the visible figure caption; the svg is role="img" named by its <title> and <desc>
+    (the same numbers as indicator_table, which stays beside it). `chart_id` must be unique on
+    the page: it prefixes every id inside. Geometry: hyoka.charts.indicator_chart.
+    """
+    c = charts.indicator_chart(ind, results_year)
+    out = [f'<figure class="hy-chart hy-chart--indicator">\n'
+           f'  <figcaption class="hy-chart__summary">{escape(c.summary)}</figcaption>\n']
+    if c.slots:
+        T = _T
+        cid = escape(chart_id)
+        small = c.small_font_size
+        out.append(_INDICATOR_LEGEND)
+        out.append(
+            f'  <svg class="hy-chart__svg" viewBox="{c.view_box}" role="img" '
+            f'aria-labelledby="{cid}-title {cid}-desc" font-size="{c.font_size}">\n'
+            f'    <title id="{cid}-title">{escape(c.title)}</title>\n'
+            f'    <desc id="{cid}-desc">{escape(c.desc)}</desc>\n'
+            '    <g aria-hidden="true">\n')
+        for s in c.slots:
+            if s.is_results_year:
+                out.append(f'      <rect class="hy-chart__highlight" x="{T[s.x]}" y="{c.highlight_y}" '
+                           f'width="{T[s.width]}" height="{T[c.highlight_height]}"/>\n')
+        if c.unit_label:
+            out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">'
+                       f'{escape(c.unit_label)}</text>\n')
+        out.append(_tick_lines(c.ticks, c.plot_left, c.plot_right, c.tick_x, small))
+        bar_width = T[c.slots[0].bar_width]
+        for s in c.slots:
+            if s.bar_height:
+                out.append(f'      <rect class="hy-chart__actual" x="{T[s.bar_x]}" y="{T[s.bar_y]}" '
+                           f'width="{bar_width}" height="{T[s.bar_height]}"/>\n')
+        plot_left, plot_right = c.plot_left, T[c.plot_right]
+        out.append(f'      <line class="hy-chart__baseline" x1="{plot_left}" y1="{c.baseline}" '
+                   f'x2="{plot_right}" y2="{c.baseline}"/>\n')
+        # Constant parts of the per-year texts.
+        year_tail = f'y="{c.year_y}" text-anchor="middle" font-size="{c.year_font_size}">'
+        achievement_tail = f'y="{c.achievement_y}" text-anchor="middle" font-size="{small}">'
+        for s in c.slots:
+            cx = T[s.cx]
+            if s.target_y is not None:
+                y = T[s.target_y]
+                line = f'x1="{T[s.target_x1]}" y1="{y}" x2="{T[s.target_x2]}" y2="{y}"/>\n'
+                out.append(f'      <line class="hy-chart__target-halo" {line}'
+                           f'      <line class="hy-chart__target-line" {line}'
+                           f'      <path class="hy-chart__target-mark" d="{s.target_path}"/>\n')
+            if s.missing_actual:
+                out.append(f'      <text class="hy-chart__missing" x="{cx}" y="{T[s.value_y]}" text-anchor="middle" '
+                           f'font-size="{small}">{escape(s.actual_text)}</text>\n')
+            else:
+                inside = " hy-chart__value--inside" if s.value_inside else ""
+                out.append(f'      <text class="hy-chart__value{inside}" x="{cx}" y="{T[s.value_y]}" '
+                           f'text-anchor="middle">{s.value_label}</text>\n')
+            current = " hy-chart__year--current" if s.is_results_year else ""
+            out.append(
+                f'      <text class="hy-chart__year{current}" x="{cx}" {year_tail}{s.year_label}</text>\n'
+                f'      <text class="hy-chart__achievement hy-chart__achievement--{_STATE_CLASS[s.achievement]}" '
+                f'x="{cx}" {achievement_tail}{s.achievement_text}</text>\n')
+            if s.is_results_year:
+                out.append(
+                    f'      <rect class="hy-chart__tag" x="{T[s.tag_x]}" y="{c.tag_y - 12}" width="{T[c.tag_width]}" '
+                    f'height="16" rx="2"/>\n'
+                    f'      <text class="hy-chart__tag-text" x="{cx}" y="{c.tag_y}" text-anchor="middle" '
+                    f'font-size="{small}">{c.tag_text}</text>\n')
+        out.append('    </g>\n  </svg>\n')
+    out.append('</figure>')
+    return Markup("".join(out))
+
+
+# -- indicator table -------------------------------------------------------------------------------
+
+_INDICATOR_TABLE_HEAD = (
+    '  <thead>\n'
+    '    <tr>\n'
+    '      <th scope="col">年度</th>\n'
+    '      <th scope="col">目標</th>\n'
+    '      <th scope="col">実績</th>\n'
+    '      <th scope="col">達成状況</th>\n'
+    '    </tr>\n'
+    '  </thead>\n'
+    '  <tbody>\n'
+)
+_ROW = '    <tr>\n'
+_ROW_CURRENT = '    <tr class="hy-table__row--current">\n'
+_CURRENT_TAG = '<span class="hy-tag">評価対象</span>'
+
+
+def indicator_table_html(ind: Indicator, table_id: str, results_year: int,
+                         fy: Callable[[int], str]) -> Markup:
+    """Target, actual and achievement per fiscal year of one Indicator, as a table with caption
+    and th scope (WCAG 1.3.1). `fy` writes a fiscal year (the template filter `fy`)."""
+    tid = escape(table_id)
+    unit = ind.unit
+    caption_unit = f"（単位: {escape(unit)}）" if unit else ""
+    out = [f'<div class="hy-table-wrap" role="region" aria-labelledby="{tid}" tabindex="0">\n'
+           f'<table class="hy-table hy-table--numeric">\n'
+           f'  <caption id="{tid}">{escape(ind.kind_label)}「{escape(ind.name)}」の目標と実績{caption_unit}</caption>\n',
+           _INDICATOR_TABLE_HEAD]
+    for v in ind.values:
+        state = ind.achievement(v.year)
+        current = v.year == results_year
+        out.append(
+            f'{_ROW_CURRENT if current else _ROW}'
+            f'      <th scope="row">{escape(fy(v.year))}{_CURRENT_TAG if current else ""}</th>\n'
+            f'      <td>{value_html(v.target, unit)}</td>\n'
+            f'      <td>{value_html(v.actual, unit)}</td>\n'
+            f'      <td class="hy-achievement hy-achievement--{_STATE_CLASS[state]}">'
+            f'{charts.ACHIEVEMENT_TEXT[state]}</td>\n'
+            '    </tr>\n')
+    out.append('  </tbody>\n</table>\n</div>')
+    return Markup("".join(out))
+
+
+# -- cost chart ------------------------------------------------------------------------------------
+
+_COST_LEGEND = (
+    '  <ul class="hy-chart__legend">\n'
+    '    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true">'
+    '<rect class="hy-chart__seg hy-chart__seg--operating hy-chart__seg--settled" x="8" y="3" width="12" height="15"/>'
+    '</svg>事業経費（棒の下の段）</li>\n'
+    '    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true">'
+    '<rect class="hy-chart__seg hy-chart__seg--personnel hy-chart__seg--settled" x="8" y="3" width="12" height="15"/>'
+    '</svg>概算人件費（棒の上の段）</li>\n'
+)
+_COST_NOTE = '  <p class="hy-chart__note">棒の上の数字は総事業費（千円）、棒の下は年度・区分・従事常勤職員数（人）です。</p>\n'
+
+
+def _segment(cid: str, key: str, style: str, x: Any, y: Any, w: Any, h: Any) -> str:
+    """One part of a cost bar (or of a legend swatch); hatched or dotted fills for 予算・予定."""
+    fill = f' fill="url(#{cid}-{key}-{style})"' if style in ("budget", "plan") else ""
+    return (f'<rect class="hy-chart__seg hy-chart__seg--{key} hy-chart__seg--{style}" '
+            f'x="{x}" y="{y}" width="{w}" height="{h}"{fill}/>')
+
+
+def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
+    """The sheet's costs as a figure with an inline SVG of stacked bars per fiscal year.
+
+    事業経費 (lower part) + 概算人件費 (upper part), kept apart by a visible gap and shade; the
+    kind (決算・予算・予定) written under each bar AND drawn as a fill pattern (solid, hatched,
+    dotted with a dashed outline), so black-and-white prints and forced colours keep the meaning
+    (WCAG 1.4.1); 総事業費 in 千円 above each bar, 従事常勤職員数 under it. The summary sentence is
+    the visible figure caption; the svg is role="img" named by its <title> and <desc>; cost_table
+    keeps the same numbers beside it. `chart_id` must be unique on the page: it prefixes every id
+    inside (patterns too). Geometry: hyoka.charts.cost_chart.
+    """
+    c = charts.cost_chart(sheet.costs, sheet.results_year)
+    cid = escape(chart_id)
+    small = c.small_font_size
+    styles = {style for _, style, _ in c.kinds}
+    out = [f'<figure class="hy-chart hy-chart--cost">\n'
+           f'  <figcaption class="hy-chart__summary">{escape(c.summary)}</figcaption>\n',
+           _COST_LEGEND]
+    for kind, style, style_text in c.kinds:
+        out.append(f'    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" '
+                   f'aria-hidden="true">{_segment(cid, "personnel", style, 8, 1, 12, 6)}'
+                   f'{_segment(cid, "operating", style, 8, 9, 12, 8)}</svg>{escape(kind)}（{style_text}）</li>\n')
+    out.append(
+        f'  </ul>\n'
+        f'  <svg class="hy-chart__svg" viewBox="{c.view_box}" role="img" '
+        f'aria-labelledby="{cid}-title {cid}-desc" font-size="{c.font_size}">\n'
+        f'    <title id="{cid}-title">{escape(c.title)}</title>\n'
+        f'    <desc id="{cid}-desc">{escape(c.desc)}</desc>\n'
+        '    <defs>\n')
+    # The legend always shows the two parts; "total" is the bar of a year without a breakdown.
+    for key in ("operating", "personnel", "total"):
+        if key == "total" and key not in c.segment_keys:
+            continue
+        if "budget" in styles:
+            out.append(
+                f'      <pattern id="{cid}-{key}-budget" width="5" height="5" patternUnits="userSpaceOnUse" '
+                f'patternTransform="rotate(45)">\n'
+                f'        <rect class="hy-chart__pattern-bg" width="5" height="5"/>\n'
+                f'        <line class="hy-chart__hatch hy-chart__hatch--{key}" x1="2.5" y1="0" x2="2.5" y2="5"/>\n'
+                f'      </pattern>\n')
+        if "plan" in styles:
+            out.append(
+                f'      <pattern id="{cid}-{key}-plan" width="4.5" height="4.5" patternUnits="userSpaceOnUse">\n'
+                f'        <rect class="hy-chart__pattern-bg" width="4.5" height="4.5"/>\n'
+                f'        <circle class="hy-chart__dot hy-chart__dot--{key}" cx="2.25" cy="2.25" r="1.3"/>\n'
+                f'      </pattern>\n')
+    out.append('    </defs>\n    <g aria-hidden="true">\n')
+    T = _T
+    for b in c.bars:
+        if b.is_results_year:
+            out.append(f'      <rect class="hy-chart__highlight" x="{T[b.x]}" y="{c.highlight_y}" '
+                       f'width="{T[b.width]}" height="{T[c.highlight_height]}"/>\n')
+    out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">{escape(c.unit_label)}</text>\n')
+    # Constant parts of the texts under each bar.
+    year_tail = f'y="{c.year_y}" text-anchor="middle" font-size="{c.year_font_size}">'
+    kind_tail = f'y="{c.kind_y}" text-anchor="middle" font-size="{small}">'
+    staff_tail = f'y="{c.staff_y}" text-anchor="middle" font-size="{small}">'
+    for b in c.bars:
+        bar_x, bar_width = T[b.bar_x], T[b.bar_width]
+        for s in b.segments:
+            if s.rect_height > 0:
+                out.append(f'      {_segment(cid, s.key, b.style, bar_x, T[s.rect_y], bar_width, T[s.rect_height])}\n')
+        cx = T[b.cx]
+        if b.total is None:
+            out.append(f'      <text class="hy-chart__missing" x="{cx}" y="{T[b.total_y]}" text-anchor="middle" '
+                       f'font-size="{small}">{b.total_label}</text>\n')
+        else:
+            out.append(f'      <text class="hy-chart__value" x="{cx}" y="{T[b.total_y]}" text-anchor="middle">'
+                       f'{b.total_label}</text>\n')
+        current = " hy-chart__year--current" if b.is_results_year else ""
+        out.append(
+            f'      <text class="hy-chart__year{current}" x="{cx}" {year_tail}{b.year_label}</text>\n'
+            f'      <text class="hy-chart__kind" x="{cx}" {kind_tail}{escape(b.kind)}</text>\n'
+            f'      <text class="hy-chart__staff" x="{cx}" {staff_tail}{b.staff_label}</text>\n')
+    out.append(f'      <line class="hy-chart__baseline" x1="0" y1="{c.baseline}" x2="{T[c.width]}" y2="{c.baseline}"/>\n'
+               '    </g>\n  </svg>\n')
+    out.append(_COST_NOTE)
+    out.append('</figure>')
+    return Markup("".join(out))
+
+
+# -- cost table ------------------------------------------------------------------------------------
+
+# (CostYear field, row label, unit): the rows as on the paper sheet.
+COST_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("total", "総事業費", "千円"), ("operating", "事業経費", "千円"), ("specific_revenue", "特定財源", "千円"),
+    ("staff_regular", "従事常勤職員数", "人"), ("staff_nonregular", "従事非常勤職員数", "人"),
+    ("personnel", "概算人件費", "千円"))
+
+
+def cost_table_html(sheet: Sheet, table_id: str, fy: Callable[[int], str]) -> Markup:
+    """The cost table (事業費) of a Sheet: one column per fiscal year with its kind (決算・予算・予定),
+    rows as on the paper sheet; amounts in 千円, staff in 人 with two decimals. `table_id`: unique id
+    for the caption; `fy` writes a fiscal year (the template filter `fy`)."""
+    tid = escape(table_id)
+    costs = sheet.costs
+    out = [f'<div class="hy-table-wrap" role="region" aria-labelledby="{tid}" tabindex="0">\n'
+           '<table class="hy-table hy-table--numeric">\n'
+           f'  <caption id="{tid}">事業費と職員数（金額の単位: 千円、職員数の単位: 人）</caption>\n'
+           '  <thead>\n    <tr>\n      <th scope="col">項目</th>\n']
+    for c in costs:
+        out.append(f'      <th scope="col">{escape(fy(c.year))}<br><span class="hy-cost-kind">{escape(c.kind)}</span></th>\n')
+    out.append('    </tr>\n  </thead>\n  <tbody>\n')
+    for key, label, unit in COST_ROWS:
+        out.append(f'    <tr>\n      <th scope="row">{label}</th>\n')
+        for c in costs:
+            v = getattr(c, key)
+            out.append(f'      <td>{fmt_number(v, 2) if v is not None and unit == "人" else value_html(v)}</td>\n')
+        out.append('    </tr>\n')
+    out.append('  </tbody>\n</table>\n</div>')
+    return Markup("".join(out))
+
+
+# -- evaluation grid -------------------------------------------------------------------------------
+
+_EVAL_HEAD = (
+    '  <thead>\n'
+    '    <tr>\n'
+    '      <th scope="col">観点</th>\n'
+    '      <th scope="col">項目</th>\n'
+    '      <th scope="col">評価</th>\n'
+    '      <th scope="col">説明</th>\n'
+    '    </tr>\n'
+    '  </thead>\n'
+    '  <tbody>\n'
+)
+
+
+def eval_grid_html(sheet: Sheet, table_id: str) -> Markup:
+    """The evaluation grid (必要性・有効性・効率性・総合評価) of a Sheet: one row per item with its
+    group, the city's rating and the free comment. `table_id`: unique id for the caption."""
+    tid = escape(table_id)
+    items: dict[str, EvaluationItem] = {}
+    for e in sheet.evaluation:  # the first item of a key, as Sheet.rating
+        items.setdefault(e.key, e)
+    out = [f'<div class="hy-table-wrap" role="region" aria-labelledby="{tid}" tabindex="0">\n'
+           '<table class="hy-table hy-table--eval">\n'
+           f'  <caption id="{tid}">事業についての評価</caption>\n',
+           _EVAL_HEAD]
+    for group, keys in EVALUATION_GROUPS:
+        g = escape(group)
+        for key in keys:
+            item = items.get(key) or sheet.rating(key)
+            out.append(f'    <tr>\n'
+                       f'      <td>{g}</td>\n'
+                       f'      <th scope="row">{escape(item.label)}</th>\n'
+                       f'      <td class="hy-rating">{value_html(item.rating)}</td>\n'
+                       f'      <td>{value_html(item.comment)}</td>\n'
+                       '    </tr>\n')
+    out.append('  </tbody>\n</table>\n</div>')
+    return Markup("".join(out))
+
+
+# -- for the templates -----------------------------------------------------------------------------
+
+@pass_environment
+def _indicator_table(env: Environment, ind: Indicator, table_id: str, results_year: int) -> Markup:
+    return indicator_table_html(ind, table_id, results_year, env.filters["fy"])
+
+
+@pass_environment
+def _cost_table(env: Environment, sheet: Sheet, table_id: str) -> Markup:
+    return cost_table_html(sheet, table_id, env.filters["fy"])
+
+
+# Registered by hyoka.render.make_env for the templates.
+FILTERS: dict[str, Callable[..., Any]] = {"value": value_html}
+GLOBALS: dict[str, Callable[..., Any]] = {
+    "indicator_chart": indicator_chart_html,
+    "indicator_table": _indicator_table,
+    "cost_chart": cost_chart_html,
+    "cost_table": _cost_table,
+    "eval_grid": eval_grid_html,
+}

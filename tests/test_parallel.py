@@ -1,0 +1,232 @@
+"""The fast paths of the build give the same bytes as the plain ones.
+
+- `build` renders over forked worker processes straight into the output folder
+  (`pipeline.produce`); `check`, `serve` and the golden tests render in memory (`render_site`).
+  Both must write the same files with the same bytes, whatever the number of processes.
+- Each sheet's JSON is encoded once and nested into sheets.json (`opendata.json_array`).
+- The feed and the sitemap are written as text; they must equal what ElementTree made before.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from hyoka import opendata, parallel
+from hyoka.collect import Site, collect
+from hyoka.era import wareki
+from hyoka.pipeline import check, load_and_validate, run
+from hyoka.problems import BuildError, ProblemsFound
+from hyoka.render import href, render_site
+
+from .conftest import FIXTURES, ROOT, make_project
+from .xss_site import make_xss_project
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "assets" not in p.relative_to(folder).parts}
+
+
+@pytest.fixture
+def fixture_config(tmp_path):
+    """The two-year fixture site as a project (with the project's templates and assets)."""
+    site = FIXTURES / "site"
+    files = {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted((site / "content").rglob("*.md"))}
+    (tmp_path / "fixture").mkdir()
+    return make_project(tmp_path / "fixture", files, config_file=site / "site_config.yaml")
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_build_over_workers_equals_render_in_memory(fixture_config, tmp_path, jobs: int) -> None:
+    config = replace(fixture_config, output_dir=tmp_path / "out", base_url="https://example.jp/hyoka/")
+    run(config, search=False, jobs=jobs)
+    sheets, _ = check(config)
+    expected = {p.path: p.text.encode("utf-8") for p in render_site(collect(sheets, config), config.root / "templates")}
+    assert _tree(config.output_dir) == expected
+
+
+def test_hostile_site_over_workers_equals_render_in_memory(tmp_path) -> None:
+    config = make_xss_project(tmp_path)
+    config = replace(config, output_dir=tmp_path / "_site")
+    run(config, search=False, jobs=2)
+    sheets, _ = check(config)
+    expected = {p.path: p.text.encode("utf-8") for p in render_site(collect(sheets, config), config.root / "templates")}
+    assert _tree(config.output_dir) == expected
+
+
+def test_parallel_load_equals_sequential(config) -> None:
+    one = load_and_validate(config, jobs=1)
+    two = load_and_validate(config, jobs=2)
+    assert [(s.id, s.evaluation_year, s.source.digest) for s in one[0]] == \
+           [(s.id, s.evaluation_year, s.source.digest) for s in two[0]]
+    assert one[0] == two[0] and one[1] == two[1]
+
+
+def test_map_spans_keeps_order_and_reports_errors() -> None:
+    items = list(range(100))
+    assert [x for part in parallel.map_spans(lambda xs: [x * 2 for x in xs], items, jobs=2, span=7)
+            for x in part] == [x * 2 for x in items]
+
+    def fails(xs):
+        if 50 in xs:
+            raise ProblemsFound([])
+        return xs
+
+    with pytest.raises(ProblemsFound):
+        list(parallel.map_spans(fails, items, jobs=2, span=10))
+
+
+def test_a_dead_worker_fails_the_stage_instead_of_hanging() -> None:
+    import os
+    import signal
+
+    def dies(xs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(BuildError) as exc:
+        list(parallel.map_spans(dies, list(range(10)), jobs=2, span=2))
+    assert "プロセス" in exc.value.message
+
+
+def test_job_count(monkeypatch) -> None:
+    monkeypatch.setenv(parallel.JOBS_ENV, "3")
+    assert parallel.job_count() == (3 if parallel.can_fork() else 1)
+    assert parallel.job_count(1) == 1
+    monkeypatch.delenv(parallel.JOBS_ENV)
+    assert parallel.job_count() == (parallel.cpu_count() if parallel.can_fork() else 1)
+
+
+@pytest.mark.parametrize("texts", [[], [{"a": 1}], [{"a": [1, {"b": "x\ny"}], "c": None}, {"d": "」\"\\"}, []]])
+def test_json_array_equals_encoding_the_list(texts) -> None:
+    assert opendata.json_array([opendata.json_text(t) for t in texts]) == opendata.json_text(texts)
+
+
+# -- the ElementTree versions the text writers replaced (reference) --------------------------------
+
+def _xml(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def _atom_feed_et(site: Site, base: str) -> str:
+    cfg = site.config
+    feed = ET.Element("feed", {"xmlns": opendata.ATOM_NS, "{http://www.w3.org/XML/1998/namespace}lang": "ja"})
+    ET.SubElement(feed, "id").text = f"{base}feed.xml"
+    ET.SubElement(feed, "title").text = cfg.site_title
+    if cfg.description:
+        ET.SubElement(feed, "subtitle").text = cfg.description
+    ET.SubElement(feed, "link", rel="self", type="application/atom+xml", href=f"{base}feed.xml")
+    ET.SubElement(feed, "link", rel="alternate", type="text/html", href=base)
+    dates = [opendata._entry_date(s.evaluation_year) for s in site.sheets]
+    ET.SubElement(feed, "updated").text = opendata.build_time() or max(dates)
+    author = ET.SubElement(feed, "author")
+    ET.SubElement(author, "name").text = cfg.contact.get("name") or cfg.city
+    if cfg.contact.get("url"):
+        ET.SubElement(author, "uri").text = cfg.contact["url"]
+    for s in site.sheets:
+        url = base + href(s.url)
+        entry = ET.SubElement(feed, "entry")
+        ET.SubElement(entry, "id").text = url
+        ET.SubElement(entry, "title").text = f"{s.title}（{wareki(s.evaluation_year)}評価）"
+        ET.SubElement(entry, "link", rel="alternate", type="text/html", href=url)
+        ET.SubElement(entry, "updated").text = opendata._entry_date(s.evaluation_year)
+        ET.SubElement(entry, "category", term=str(s.evaluation_year), label=f"{wareki(s.evaluation_year)}評価")
+        summary = " ".join(p for p in (s.purpose, s.direction and f"事業の方針: {s.direction}") if p)
+        ET.SubElement(entry, "summary").text = summary or s.title
+    return _xml(feed)
+
+
+def _sitemap_et(paths: Iterable[str], base: str) -> str:
+    urlset = ET.Element("urlset", xmlns=opendata.SITEMAP_NS)
+    for path in sorted(p for p in paths if p.endswith(".html") and p != "404.html"):
+        ET.SubElement(ET.SubElement(urlset, "url"), "loc").text = base + href(opendata.page_url(path))
+    return _xml(urlset)
+
+
+@pytest.mark.parametrize("which", ["bundled", "fixture", "hostile"])
+def test_feed_and_sitemap_equal_elementtree(which, config, fixture_config, tmp_path, monkeypatch) -> None:
+    cfg = {"bundled": lambda: config, "fixture": lambda: fixture_config,
+           "hostile": lambda: make_xss_project(tmp_path)}[which]()
+    base = 'https://example.jp/a&b<"c">\t/'
+    site = collect(check(cfg)[0], replace(cfg, contact={**cfg.contact, "url": "https://x.jp/?a=1&b=\"2\""}))
+    paths = [p.path for p in render_site(site, cfg.root / "templates")]
+    for epoch in (None, "1767225600"):
+        if epoch:
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+        assert opendata.atom_feed(site, base) == _atom_feed_et(site, base)
+    assert opendata.sitemap(paths, base) == _sitemap_et(paths, base)
+
+
+def test_bundled_site_files_are_listed_before_rendering(config) -> None:
+    """pipeline.output_paths (checked before rendering) names exactly the files produce writes."""
+    from hyoka.pipeline import output_paths
+    site = collect(check(config)[0], config)
+    assert sorted(output_paths(site)) == sorted(p.path for p in render_site(site, ROOT / "templates"))
+
+
+@pytest.mark.parametrize("sheets", [0, 1, 3])
+def test_download_sizes_are_the_files_sizes(config, sheets: int) -> None:
+    """The /data/ page's sizes are added up from each sheet's share: they equal the files'."""
+    site = collect(check(config)[0][:sheets], config)
+    files = opendata.data_files(site)
+    texts = {p.path: p.text for p in files.pages}
+    assert files.downloads
+    for d in files.downloads:
+        assert d.size == opendata._size(len(texts[d.path].encode("utf-8"))), d.path
+
+
+def _find_content_rglob(content_dir: Path) -> list[Path]:
+    """The former find_content (Path.rglob), the reference for the os.walk version."""
+    if not content_dir.is_dir():
+        return []
+    return sorted(p for p in content_dir.rglob("*.md")
+                  if not any(part.startswith((".", "_")) for part in p.relative_to(content_dir).parts))
+
+
+def test_find_content_equals_rglob(tmp_path) -> None:
+    import os
+
+    from hyoka.load import find_content, rel_path, rel_paths
+    content = tmp_path / "content"
+    for name in ["2025/a.md", "2025/a-c.md", "2025/a/b.md", "2025-x/z.md", "2024/B.md", "2024/b.md",
+                 "2024/.hidden.md", "2024/_draft.md", "_drafts/x.md", ".git/y.md", "2024/notes.txt",
+                 "2024/upper.MD", "2025/sub/deeper/c.md", "2025/日本語.md", "folder.md/inside.md"]:
+        (content / name).parent.mkdir(parents=True, exist_ok=True)
+        (content / name).write_text("x", encoding="utf-8")
+    (content / "2023").mkdir()
+    os.mkfifo(content / "2023" / "pipe.md")
+    (content / "2023" / "link.md").symlink_to(content / "2025" / "a.md")
+    (content / "linked").symlink_to(content / "2024", target_is_directory=True)
+    assert find_content(content) == _find_content_rglob(content)
+    files = find_content(content)
+    assert rel_paths(files, tmp_path) == [rel_path(p, tmp_path) for p in files]
+    assert find_content(tmp_path / "missing") == []
+
+
+@pytest.mark.parametrize("value", [
+    {}, [], "", 0, -1, 1.5, 1e-7, 1e16, 2.0, None, True, False,
+    {"a": {"b": [1, {"c": []}, {}], "d": None}, 2024: {"total": 3}, "e": ("x", "y")},
+    {"制御\u0000文字\n\t\"\\": "改行\r\n、絵文字😀、\u2028", "f": [[], [[]], {"g": {}}]},
+    [{"k": float("inf")}], {True: 1}, {1.5: "float key"}, {None: 0},
+])
+def test_json_text_equals_json_dumps(value) -> None:
+    import json
+    try:
+        expected = json.dumps(value, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    except ValueError:
+        with pytest.raises(ValueError):
+            opendata.json_text(value)
+        return
+    assert opendata.json_text(value) == expected
+
+
+def test_sheet_json_equals_the_record(config) -> None:
+    import json
+    for sheet in check(config)[0]:
+        assert opendata.sheet_json(sheet) == json.dumps(opendata.sheet_record(sheet), ensure_ascii=False,
+                                                        indent=2, allow_nan=False) + "\n"

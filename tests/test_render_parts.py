@@ -1,0 +1,404 @@
+"""The Python-built components of the sheet page (hyoka/htmlparts.py) and their number formatting.
+
+The charts and tables of the sheet page were Jinja macros; hyoka/htmlparts.py writes the same
+bytes in Python. `REFERENCE` below is those former macros, unchanged: for random indicators and
+costs (hostile text included) both must give the same text. When the markup is changed on
+purpose, change htmlparts.py and REFERENCE together (and regenerate tests/golden/).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import Markup
+
+from hyoka import charts, htmlparts, markdown
+from hyoka.era import fiscal_year_label
+from hyoka.model import CostYear, EvaluationItem, Indicator, IndicatorValue
+from hyoka.render import fmt_number, make_env
+from hyoka.schema import EVALUATION_GROUPS
+
+from .conftest import ROOT
+
+# The former templates/components/{value,indicator_chart,indicator_table,cost_chart,cost_table,
+# eval_grid}.html macros (documentation comments left out), drawing the same chart specs.
+REFERENCE = """\
+{% macro value(v, unit=None) -%}
+{% if v is none or (v is string and not v.strip()) -%}
+<span class="hy-empty"><span aria-hidden="true">—</span><span class="hy-visually-hidden">データなし</span></span>
+{%- elif v is number -%}
+{{ v | num }}{% if unit %}<span class="hy-unit">{{ unit }}</span>{% endif %}
+{%- else -%}
+{{ v }}
+{%- endif %}
+{%- endmacro %}
+{% macro indicator_chart(ind, chart_id, results_year) -%}
+{% set c = indicator_chart_spec(ind, results_year) %}
+<figure class="hy-chart hy-chart--indicator">
+  <figcaption class="hy-chart__summary">{{ c.summary }}</figcaption>
+  {% if c.slots %}
+  <ul class="hy-chart__legend">
+    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true"><rect class="hy-chart__actual" x="8" y="3" width="12" height="15"/></svg>実績（縦棒）</li>
+    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true"><line class="hy-chart__target-halo" x1="1" y1="9" x2="27" y2="9"/><line class="hy-chart__target-line" x1="1" y1="9" x2="27" y2="9"/><path class="hy-chart__target-mark" d="M14 4 L19 9 L14 14 L9 9 Z"/></svg>目標（◇の付いた横線）</li>
+  </ul>
+  <svg class="hy-chart__svg" viewBox="{{ c.view_box }}" role="img" aria-labelledby="{{ chart_id }}-title {{ chart_id }}-desc" font-size="{{ c.font_size }}">
+    <title id="{{ chart_id }}-title">{{ c.title }}</title>
+    <desc id="{{ chart_id }}-desc">{{ c.desc }}</desc>
+    <g aria-hidden="true">
+      {% for s in c.slots if s.is_results_year %}
+      <rect class="hy-chart__highlight" x="{{ s.x }}" y="{{ c.highlight_y }}" width="{{ s.width }}" height="{{ c.highlight_height }}"/>
+      {% endfor %}
+      {% if c.unit_label %}
+      <text class="hy-chart__unit" x="0" y="12" font-size="{{ c.small_font_size }}">{{ c.unit_label }}</text>
+      {% endif %}
+      {% for t in c.ticks %}
+      {% if not loop.first %}
+      <line class="hy-chart__grid" x1="{{ c.plot_left }}" y1="{{ t.y }}" x2="{{ c.plot_right }}" y2="{{ t.y }}"/>
+      {% endif %}
+      <text class="hy-chart__tick" x="{{ c.tick_x }}" y="{{ t.label_y }}" text-anchor="end" font-size="{{ c.small_font_size }}">{{ t.label }}</text>
+      {% endfor %}
+      {% for s in c.slots %}
+      {% if s.bar_height %}
+      <rect class="hy-chart__actual" x="{{ s.bar_x }}" y="{{ s.bar_y }}" width="{{ s.bar_width }}" height="{{ s.bar_height }}"/>
+      {% endif %}
+      {% endfor %}
+      <line class="hy-chart__baseline" x1="{{ c.plot_left }}" y1="{{ c.baseline }}" x2="{{ c.plot_right }}" y2="{{ c.baseline }}"/>
+      {% for s in c.slots %}
+      {% if s.target_y is not none %}
+      <line class="hy-chart__target-halo" x1="{{ s.target_x1 }}" y1="{{ s.target_y }}" x2="{{ s.target_x2 }}" y2="{{ s.target_y }}"/>
+      <line class="hy-chart__target-line" x1="{{ s.target_x1 }}" y1="{{ s.target_y }}" x2="{{ s.target_x2 }}" y2="{{ s.target_y }}"/>
+      <path class="hy-chart__target-mark" d="{{ s.target_path }}"/>
+      {% endif %}
+      {% if s.missing_actual %}
+      <text class="hy-chart__missing" x="{{ s.cx }}" y="{{ s.value_y }}" text-anchor="middle" font-size="{{ c.small_font_size }}">{{ s.actual_text }}</text>
+      {% else %}
+      <text class="hy-chart__value{% if s.value_inside %} hy-chart__value--inside{% endif %}" x="{{ s.cx }}" y="{{ s.value_y }}" text-anchor="middle">{{ s.value_label }}</text>
+      {% endif %}
+      <text class="hy-chart__year{% if s.is_results_year %} hy-chart__year--current{% endif %}" x="{{ s.cx }}" y="{{ c.year_y }}" text-anchor="middle" font-size="{{ c.year_font_size }}">{{ s.year_label }}</text>
+      <text class="hy-chart__achievement hy-chart__achievement--{{ s.achievement | replace('_', '-') }}" x="{{ s.cx }}" y="{{ c.achievement_y }}" text-anchor="middle" font-size="{{ c.small_font_size }}">{{ s.achievement_text }}</text>
+      {% if s.is_results_year %}
+      <rect class="hy-chart__tag" x="{{ s.tag_x }}" y="{{ c.tag_y - 12 }}" width="{{ c.tag_width }}" height="16" rx="2"/>
+      <text class="hy-chart__tag-text" x="{{ s.cx }}" y="{{ c.tag_y }}" text-anchor="middle" font-size="{{ c.small_font_size }}">{{ c.tag_text }}</text>
+      {% endif %}
+      {% endfor %}
+    </g>
+  </svg>
+  {% endif %}
+</figure>
+{%- endmacro %}
+{% macro indicator_table(ind, table_id, results_year) -%}
+{% set achievement_text = {"achieved": "達成", "not_achieved": "未達成", "no_actual": "実績なし", "no_target": "目標なし"} %}
+<div class="hy-table-wrap" role="region" aria-labelledby="{{ table_id }}" tabindex="0">
+<table class="hy-table hy-table--numeric">
+  <caption id="{{ table_id }}">{{ ind.kind_label }}「{{ ind.name }}」の目標と実績{% if ind.unit %}（単位: {{ ind.unit }}）{% endif %}</caption>
+  <thead>
+    <tr>
+      <th scope="col">年度</th>
+      <th scope="col">目標</th>
+      <th scope="col">実績</th>
+      <th scope="col">達成状況</th>
+    </tr>
+  </thead>
+  <tbody>
+  {% for v in ind.values %}
+    {% set state = ind.achievement(v.year) %}
+    <tr{% if v.year == results_year %} class="hy-table__row--current"{% endif %}>
+      <th scope="row">{{ v.year | fy }}{% if v.year == results_year %}<span class="hy-tag">評価対象</span>{% endif %}</th>
+      <td>{{ value(v.target, ind.unit) }}</td>
+      <td>{{ value(v.actual, ind.unit) }}</td>
+      <td class="hy-achievement hy-achievement--{{ state | replace('_', '-') }}">{{ achievement_text[state] }}</td>
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+</div>
+{%- endmacro %}
+{% macro _segment(chart_id, key, style, x, y, w, h) -%}
+<rect class="hy-chart__seg hy-chart__seg--{{ key }} hy-chart__seg--{{ style }}" x="{{ x }}" y="{{ y }}" width="{{ w }}" height="{{ h }}"{% if style in ("budget", "plan") %} fill="url(#{{ chart_id }}-{{ key }}-{{ style }})"{% endif %}/>
+{%- endmacro %}
+{% macro cost_chart(sheet, chart_id) -%}
+{% set c = cost_chart_spec(sheet.costs, sheet.results_year) %}
+{% set styles = c.kinds | map(attribute=1) | list %}
+<figure class="hy-chart hy-chart--cost">
+  <figcaption class="hy-chart__summary">{{ c.summary }}</figcaption>
+  <ul class="hy-chart__legend">
+    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true"><rect class="hy-chart__seg hy-chart__seg--operating hy-chart__seg--settled" x="8" y="3" width="12" height="15"/></svg>事業経費（棒の下の段）</li>
+    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true"><rect class="hy-chart__seg hy-chart__seg--personnel hy-chart__seg--settled" x="8" y="3" width="12" height="15"/></svg>概算人件費（棒の上の段）</li>
+    {% for kind, style, style_text in c.kinds %}
+    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" aria-hidden="true">{{ _segment(chart_id, "personnel", style, 8, 1, 12, 6) }}{{ _segment(chart_id, "operating", style, 8, 9, 12, 8) }}</svg>{{ kind }}（{{ style_text }}）</li>
+    {% endfor %}
+  </ul>
+  <svg class="hy-chart__svg" viewBox="{{ c.view_box }}" role="img" aria-labelledby="{{ chart_id }}-title {{ chart_id }}-desc" font-size="{{ c.font_size }}">
+    <title id="{{ chart_id }}-title">{{ c.title }}</title>
+    <desc id="{{ chart_id }}-desc">{{ c.desc }}</desc>
+    <defs>
+      {% for key in ("operating", "personnel", "total") if key != "total" or key in c.segment_keys %}
+      {% if "budget" in styles %}
+      <pattern id="{{ chart_id }}-{{ key }}-budget" width="5" height="5" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">
+        <rect class="hy-chart__pattern-bg" width="5" height="5"/>
+        <line class="hy-chart__hatch hy-chart__hatch--{{ key }}" x1="2.5" y1="0" x2="2.5" y2="5"/>
+      </pattern>
+      {% endif %}
+      {% if "plan" in styles %}
+      <pattern id="{{ chart_id }}-{{ key }}-plan" width="4.5" height="4.5" patternUnits="userSpaceOnUse">
+        <rect class="hy-chart__pattern-bg" width="4.5" height="4.5"/>
+        <circle class="hy-chart__dot hy-chart__dot--{{ key }}" cx="2.25" cy="2.25" r="1.3"/>
+      </pattern>
+      {% endif %}
+      {% endfor %}
+    </defs>
+    <g aria-hidden="true">
+      {% for b in c.bars if b.is_results_year %}
+      <rect class="hy-chart__highlight" x="{{ b.x }}" y="{{ c.highlight_y }}" width="{{ b.width }}" height="{{ c.highlight_height }}"/>
+      {% endfor %}
+      <text class="hy-chart__unit" x="0" y="12" font-size="{{ c.small_font_size }}">{{ c.unit_label }}</text>
+      {% for b in c.bars %}
+      {% for s in b.segments if s.rect_height > 0 %}
+      {{ _segment(chart_id, s.key, b.style, b.bar_x, s.rect_y, b.bar_width, s.rect_height) }}
+      {% endfor %}
+      <text class="{% if b.total is none %}hy-chart__missing{% else %}hy-chart__value{% endif %}" x="{{ b.cx }}" y="{{ b.total_y }}" text-anchor="middle"{% if b.total is none %} font-size="{{ c.small_font_size }}"{% endif %}>{{ b.total_label }}</text>
+      <text class="hy-chart__year{% if b.is_results_year %} hy-chart__year--current{% endif %}" x="{{ b.cx }}" y="{{ c.year_y }}" text-anchor="middle" font-size="{{ c.year_font_size }}">{{ b.year_label }}</text>
+      <text class="hy-chart__kind" x="{{ b.cx }}" y="{{ c.kind_y }}" text-anchor="middle" font-size="{{ c.small_font_size }}">{{ b.kind }}</text>
+      <text class="hy-chart__staff" x="{{ b.cx }}" y="{{ c.staff_y }}" text-anchor="middle" font-size="{{ c.small_font_size }}">{{ b.staff_label }}</text>
+      {% endfor %}
+      <line class="hy-chart__baseline" x1="0" y1="{{ c.baseline }}" x2="{{ c.width }}" y2="{{ c.baseline }}"/>
+    </g>
+  </svg>
+  <p class="hy-chart__note">棒の上の数字は総事業費（千円）、棒の下は年度・区分・従事常勤職員数（人）です。</p>
+</figure>
+{%- endmacro %}
+{% macro cost_table(sheet, table_id) -%}
+{% set rows = [
+  ("total", "総事業費", "千円"), ("operating", "事業経費", "千円"), ("specific_revenue", "特定財源", "千円"),
+  ("staff_regular", "従事常勤職員数", "人"), ("staff_nonregular", "従事非常勤職員数", "人"),
+  ("personnel", "概算人件費", "千円")] %}
+<div class="hy-table-wrap" role="region" aria-labelledby="{{ table_id }}" tabindex="0">
+<table class="hy-table hy-table--numeric">
+  <caption id="{{ table_id }}">事業費と職員数（金額の単位: 千円、職員数の単位: 人）</caption>
+  <thead>
+    <tr>
+      <th scope="col">項目</th>
+      {% for c in sheet.costs %}
+      <th scope="col">{{ c.year | fy }}<br><span class="hy-cost-kind">{{ c.kind }}</span></th>
+      {% endfor %}
+    </tr>
+  </thead>
+  <tbody>
+  {% for key, label, unit in rows %}
+    <tr>
+      <th scope="row">{{ label }}</th>
+      {% for c in sheet.costs %}
+      {% set v = c[key] %}
+      <td>{% if v is not none and unit == "人" %}{{ v | num(2) }}{% else %}{{ value(v) }}{% endif %}</td>
+      {% endfor %}
+    </tr>
+  {% endfor %}
+  </tbody>
+</table>
+</div>
+{%- endmacro %}
+{% macro eval_grid(sheet, table_id) -%}
+<div class="hy-table-wrap" role="region" aria-labelledby="{{ table_id }}" tabindex="0">
+<table class="hy-table hy-table--eval">
+  <caption id="{{ table_id }}">事業についての評価</caption>
+  <thead>
+    <tr>
+      <th scope="col">観点</th>
+      <th scope="col">項目</th>
+      <th scope="col">評価</th>
+      <th scope="col">説明</th>
+    </tr>
+  </thead>
+  <tbody>
+  {% for group, keys in EVALUATION_GROUPS %}
+    {% for key in keys %}
+    {% set item = sheet.rating(key) %}
+    <tr>
+      <td>{{ group }}</td>
+      <th scope="row">{{ item.label }}</th>
+      <td class="hy-rating">{{ value(item.rating) }}</td>
+      <td>{{ value(item.comment) }}</td>
+    </tr>
+    {% endfor %}
+  {% endfor %}
+  </tbody>
+</table>
+</div>
+{%- endmacro %}
+"""
+
+HOSTILE = ['<script>alert("x")</script>', "a & b", "'\"><img src=x onerror=alert(1)>", "{{ 7*7 }}", "&amp;"]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    env = make_env(ROOT / "templates")
+    return env.from_string(REFERENCE).module
+
+
+class _Sheet:
+    """The attributes of model.Sheet the components read."""
+
+    def __init__(self, costs: tuple[CostYear, ...], results_year: int,
+                 evaluation: tuple[EvaluationItem, ...] = ()) -> None:
+        self.costs, self.results_year, self.evaluation = costs, results_year, evaluation
+
+    def rating(self, key: str) -> EvaluationItem:
+        return next(e for e in self.evaluation if e.key == key)
+
+
+texts = st.one_of(st.sampled_from(["件", "回", "人", "％", "千円", *HOSTILE]), st.text(max_size=8))
+amounts = st.one_of(st.none(), st.integers(-50, 10**8),
+                    st.floats(-10, 10**6, allow_nan=False, allow_infinity=False).map(lambda x: round(x, 2)))
+years = st.lists(st.integers(2018, 2031), max_size=7, unique=True).map(sorted)
+
+
+@st.composite
+def indicators(draw) -> Indicator:
+    ys = draw(years)
+    values = tuple(IndicatorValue(y, draw(amounts), draw(amounts)) for y in ys)
+    return Indicator(draw(st.sampled_from(["activity", "outcome"])), draw(texts), None,
+                     draw(st.one_of(st.none(), st.just(""), texts)), draw(st.booleans()), values)
+
+
+@st.composite
+def cost_lists(draw) -> tuple[CostYear, ...]:
+    kinds = st.one_of(st.sampled_from(["決算", "予算", "予定"]), texts)
+    staff = st.one_of(st.none(), st.floats(0, 20, allow_nan=False).map(lambda x: round(x, 2)))
+    return tuple(CostYear(y, draw(kinds), draw(amounts), draw(amounts), draw(amounts), draw(staff), draw(staff),
+                          draw(amounts)) for y in draw(years))
+
+
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(ind=indicators(), results_year=st.integers(2018, 2031), chart_id=st.sampled_from(["indicator-chart-1", *HOSTILE]))
+def test_indicator_chart_and_table_as_the_former_templates(reference, ind, results_year, chart_id) -> None:
+    assert htmlparts.indicator_chart_html(ind, chart_id, results_year) == str(
+        reference.indicator_chart(ind, chart_id, results_year))
+    assert htmlparts.indicator_table_html(ind, chart_id, results_year, fiscal_year_label) == str(
+        reference.indicator_table(ind, chart_id, results_year))
+
+
+@SETTINGS
+@given(costs=cost_lists(), results_year=st.integers(2018, 2031), chart_id=st.sampled_from(["cost-chart", *HOSTILE]))
+def test_cost_chart_and_table_as_the_former_templates(reference, costs, results_year, chart_id) -> None:
+    sheet = _Sheet(costs, results_year)
+    assert htmlparts.cost_chart_html(sheet, chart_id) == str(reference.cost_chart(sheet, chart_id))  # type: ignore[arg-type]
+    assert htmlparts.cost_table_html(sheet, chart_id, fiscal_year_label) == str(  # type: ignore[arg-type]
+        reference.cost_table(sheet, chart_id))
+
+
+@SETTINGS
+@given(ratings=st.lists(st.one_of(st.none(), st.just("  "), texts), min_size=40, max_size=40))
+def test_eval_grid_as_the_former_template(reference, ratings) -> None:
+    keys = [key for _, group_keys in EVALUATION_GROUPS for key in group_keys]
+    items = tuple(EvaluationItem(k, f"項目{i}<{k}>", "観点", ratings[2 * i % 40], ratings[(2 * i + 1) % 40])
+                  for i, k in enumerate(keys))
+    sheet = _Sheet((), 2024, items)
+    assert htmlparts.eval_grid_html(sheet, "eval-grid") == str(reference.eval_grid(sheet, "eval-grid"))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("v", [None, "", "  \n", "目的", "<b>&</b>", Markup("<b>ok</b>"), 0, 1234567, -5, 0.25,
+                               1234.5, True, 3.0, float("inf")])
+@pytest.mark.parametrize("unit", [None, "", "件", "<u>"])
+def test_value_as_the_former_macro(reference, v, unit) -> None:
+    assert htmlparts.value_html(v, unit) == str(reference.value(v, unit))
+
+
+def test_value_escapes_text_once() -> None:
+    out = htmlparts.value_html('<script>alert("x")</script>')
+    assert "<script>" not in out and html.unescape(out) == '<script>alert("x")</script>'
+    assert htmlparts.value_html(12, "<i>") == '12<span class="hy-unit">&lt;i&gt;</span>'
+    assert htmlparts.value_html(None) == htmlparts.value_html("   ") == Markup(htmlparts.EMPTY)
+    assert htmlparts.value_html(0) == "0"  # zero is a number, not an empty cell
+
+
+def test_hostile_indicator_text_is_escaped_once() -> None:
+    name, unit = '<script>alert("n")</script>', "<b>件</b>"
+    ind = Indicator("outcome", name, None, unit, False, (IndicatorValue(2024, 3, 2),))
+    for out in (htmlparts.indicator_chart_html(ind, "c", 2024),
+                htmlparts.indicator_table_html(ind, "t", 2024, fiscal_year_label)):
+        assert "<script>" not in out and "<b>" not in out
+        assert "&lt;script&gt;alert(&#34;n&#34;)&lt;/script&gt;" in out and "&amp;lt;" not in out
+
+
+# -- number formatting --------------------------------------------------------------------------
+
+finite = st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False)
+
+
+@given(x=st.one_of(finite, st.integers(-10**9, 10**9), finite.map(lambda x: round(x, 3)),
+                   st.integers(-10**6, 10**6).map(lambda k: k / 100 + 0.005)))
+def test_r_is_round_then_tidy(x) -> None:
+    """The fast _r equals its definition, and never returns an integral float (svg_number keys)."""
+    r = charts._r(x)
+    expected = charts._tidy(round(x, 2))
+    assert r == expected and type(r) is type(expected)
+    assert not (isinstance(r, float) and r.is_integer())
+
+
+@given(x=st.one_of(finite, st.integers(-10**9, 10**9)))
+def test_fmt_svg_and_svg_number(x) -> None:
+    assert charts.fmt_svg(x) == fmt_number(charts._tidy(x)).replace(",", "")
+    r = charts._r(x)
+    assert charts.svg_number[r] == str(r)
+
+
+@given(v=st.one_of(st.integers(-10**12, 10**12), finite))
+def test_fmt_number_fast_path(v) -> None:
+    expected = f"{v:,}" if isinstance(v, float) and not v.is_integer() else f"{int(v):,}"
+    assert fmt_number(v) == expected
+
+
+@SETTINGS
+@given(ind=indicators(), costs=cost_lists(), results_year=st.integers(2018, 2031))
+def test_spec_coordinates_are_ints_or_fractional_floats(ind, costs, results_year) -> None:
+    """htmlparts writes spec coordinates through the memo charts.svg_number, whose keys must never
+    be integral floats (174.0 would meet 174)."""
+    def check(spec) -> None:
+        for name, value in spec._asdict().items():
+            if isinstance(value, tuple) and value and hasattr(value[0], "_asdict"):
+                for item in value:
+                    check(item)
+            elif isinstance(value, float) and name not in ("target", "actual", "value", "total", "staff"):
+                assert not value.is_integer() or math.isinf(value), (name, value)
+    check(charts.indicator_chart(ind, results_year))
+    check(charts.cost_chart(costs, results_year))
+
+
+# -- Markdown: the lean parser for bodies without link, code, table, quote or HTML characters ------
+
+
+markdown_pieces = st.sampled_from(["## ", "# ", "### ", "- ", "* ", "+ ", "1. ", "2) ", "    ", "  ", "\n", "\n\n",
+                                   "---", "***", "___", "===", "*", "**", "_", "__", "!", "(", ")", "\"", "'", ":",
+                                   "http://example.jp/", "www.example.jp", "--", "...", "(c)", "事業", "課題。",
+                                   "a", "Z9", "・", "、", "\t", "\u00a0", "\0", "1,234"])
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.lists(markdown_pieces, max_size=40).map("".join))
+def test_lean_markdown_parser_gives_the_same_html(text) -> None:
+    assert markdown._LEAN_BLOCKERS.search(text) is None
+    assert markdown._LEAN.render(text) == markdown._MD.render(text)
+    assert markdown.render_markdown(text) == markdown._MD.render(text)
+
+
+def test_bodies_of_the_content_and_fixtures_render_as_with_the_full_parser() -> None:
+    from hyoka.load import find_content, load_source
+    files = [*find_content(ROOT / "content"), *find_content(ROOT / "tests" / "fixtures" / "site" / "content")]
+    assert files
+    lean = 0
+    for path in files:
+        src, _ = load_source(path, path.name)
+        assert src is not None
+        lean += markdown._LEAN_BLOCKERS.search(src.body) is None
+        assert markdown.render_markdown(src.body) == markdown._MD.render(src.body)
+    assert lean > 0  # the committed bodies take the lean parser (the last line: the full one)
+    assert markdown.render_markdown("[x](javascript:alert(1)) <b>&amp;") == markdown._MD.render(
+        "[x](javascript:alert(1)) <b>&amp;")
