@@ -280,6 +280,7 @@ def child_edit(root: Path) -> dict[str, Any]:
     sheets, _ = check(config)
     clean_pages = render.render_site(collect(sheets, config), config.root / "templates")
     clean = time.perf_counter() - start
+    preview.make_later()  # the combined downloads, made on request in the preview
     identical = {p.path: p.text.encode("utf-8") for p in clean_pages} == preview.pages
 
     # Writing: the whole site (what `build` does) vs only the files that changed, in place.

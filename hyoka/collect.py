@@ -36,6 +36,15 @@ class Group:
         """Sheets in this group (all evaluation years)."""
         return len(self.sheets)
 
+    def sections(self) -> list[str]:
+        """The 係 of its sheets, each once, in order (case-insensitively, as Jinja's unique filter)."""
+        seen: dict[str, str] = {}
+        for s in self.sheets:
+            section = s.organization.section
+            if section is not None:
+                seen.setdefault(section.lower(), section)
+        return list(seen.values())
+
     def years(self) -> list[tuple[int, tuple[Sheet, ...]]]:
         """(evaluation year, sheets), newest year first."""
         by: dict[int, list[Sheet]] = defaultdict(list)

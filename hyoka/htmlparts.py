@@ -30,8 +30,9 @@ from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
 
 from . import charts
+from .era import wareki
 from .model import EvaluationItem, Indicator, Number, Sheet
-from .render import fmt_number
+from .render import fmt_number, href
 from .schema import EVALUATION_GROUPS
 
 # The empty cell: a dash for the eye, 「データなし」 for screen readers.
@@ -395,6 +396,40 @@ def _cost_table(env: Environment, sheet: Sheet, table_id: str) -> Markup:
 
 
 # Registered by hyoka.render.make_env for the templates.
+# -- the list of sheets on the navigation pages ------------------------------------------------------
+
+_ROWS: dict[tuple[str, int, str, str, bool], str] = {}
+
+
+def sheet_list_rows(sheets: Any, root: str, show_year: bool = False) -> Markup:
+    """The rows of components/sheet_list.html's table, one <tr> per sheet (a 課 or year page lists
+    thousands of sheets: a row is one f-string, kept by the sheet's file hash for the preview)."""
+    return Markup("\n".join(_sheet_row(s, root, show_year) for s in sheets))
+
+
+def _sheet_row(s: Sheet, root: str, show_year: bool) -> str:
+    key = (s.id, s.evaluation_year, s.source.digest, root, show_year)
+    row = _ROWS.get(key) if s.source.digest else None  # no hash (a Sheet made in code): no reuse
+    if row is not None:
+        return row
+    if len(_ROWS) > 200_000:
+        _ROWS.clear()
+    org = s.organization
+    cost = s.cost(s.results_year)
+    achieved, judged = s.achievement_counts(s.results_year)
+    meta = escape(org.division) + (" " + escape(org.section) if org.section else "")
+    if show_year:
+        meta += f"・{wareki(s.evaluation_year)}評価"
+    row = _ROWS[key] = (
+        f'    <tr>\n      <th scope="row">\n        <a href="{escape(root)}{escape(href(s.url))}">{escape(s.title)}</a>\n'
+        f'        <span class="hy-list__meta">{meta}</span>\n      </th>\n'
+        f'      <td data-label="事業の方針">{value_html(s.direction)}</td>\n'
+        f'      <td class="hy-num" data-label="総事業費（千円）">{value_html(cost.total if cost else None)}</td>\n'
+        f'      <td data-label="指標の達成">{f"{judged}指標中{achieved}達成" if judged else EMPTY}</td>\n'
+        "    </tr>")
+    return row
+
+
 FILTERS: dict[str, Callable[..., Any]] = {"value": value_html}
 GLOBALS: dict[str, Callable[..., Any]] = {
     "indicator_chart": indicator_chart_html,
@@ -402,4 +437,5 @@ GLOBALS: dict[str, Callable[..., Any]] = {
     "cost_chart": cost_chart_html,
     "cost_table": _cost_table,
     "eval_grid": eval_grid_html,
+    "sheet_list_rows": sheet_list_rows,
 }

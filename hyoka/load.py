@@ -246,6 +246,259 @@ def _load_fast(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
     return (None if node is None else _node_value(node, dups, bad_keys)), dups, bad_keys
 
 
+# -- the usual shape, read in pure Python ---------------------------------------------------------
+# Sheets are written one way: block mappings of `key: value`, block sequences of such mappings, plain
+# and one-line quoted scalars, one-line flow collections of scalars, comments and blank lines. This
+# reads exactly that shape, three times faster than libyaml composing nodes, and gives what
+# _load_fast gives (the same values, types and line marks). Anything else, including what would be
+# an error or a duplicate key, is _UNUSUAL: _load_fast then reads the document (and gives the
+# message). tests/test_load_yaml_fast.py compares the two on the content, the corpora and fuzz.
+_UNUSUAL = object()
+
+
+class _Unusual(Exception):
+    """Not the usual shape."""
+
+
+# Tabs, CR and the other line breaks YAML knows, the BOM, and what libyaml's reader refuses.
+_UNUSUAL_CHARS = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# A plain scalar or key starts with none of YAML's indicators (nor a space). `-` may start a plain
+# value when a non-blank follows (-5, -.inf); keys and flow scalars never start with it here.
+_INDICATORS = frozenset(" -?:,[]{}#&*!|>'\"%@`")
+_START = r"[^-?:,\[\]{}#&*!|>'\"%@` ]"
+# A key: a plain scalar without : # , [ ] { } ' " and not ending in a space, then `:` and a space or
+# the end of the line.
+_KEY = _START + r"(?:[^:,\[\]{}#'\"]{0,200}[^:,\[\]{}#'\" ])?"
+_KEY_LINE = re.compile(f"({_KEY}):(?: +|$)")
+# One scalar inside [ ] or { }: '...' ('' is '), "..." without \, or plain text without : , [ ] { } #.
+_FLOW_SCALAR = (r"(?:'((?:[^']|'')*+)'|\"([^\"\\]*)\"|((?:" + _START + r"|-[^:,\[\]{}# ])[^:,\[\]{}#]*))"
+                r" *")
+_FLOW_ITEM = re.compile(r" *" + _FLOW_SCALAR + r"([,\]])")
+_FLOW_ENTRY = re.compile(f" *({_KEY}): +" + _FLOW_SCALAR + r"([,}])")
+# Without quotes, [ ] and { } are split in one call: every other part is what lies between the
+# matches, which must be nothing. A plain scalar here ends with a non-space; no trailing comma.
+_FLOW_PLAIN = "(?:" + _START + r"|-[^:,\[\]{}# ])(?:[^:,\[\]{}#]*[^:,\[\]{}# ])?"
+_FLOW_ITEMS = re.compile(f" *({_FLOW_PLAIN}) *(?:,(?! *$)|$)")
+_FLOW_ENTRIES = re.compile(f" *({_KEY}): +({_FLOW_PLAIN}) *(?:,(?! *$)|$)")
+_EMPTY_SEQ = re.compile(r"\[ *\]")
+_EMPTY_MAP = re.compile(r"\{ *\}")
+# After a quoted scalar or a flow collection: nothing, or a comment after a space.
+_TAIL = re.compile(r" +#.*| *")
+_SINGLE = re.compile(r"'((?:[^']|'')*+)'(?: +#.*| *)")
+_DOUBLE = re.compile(r"\"([^\"\\]*)\"(?: +#.*| *)")
+
+
+def _load_usual(text: str) -> Any:
+    """The front matter as _load_fast reads it (without duplicate or unhashable keys), or _UNUSUAL."""
+    if _UNUSUAL_CHARS.search(text):
+        return _UNUSUAL
+    lines: list[tuple[int, int, str]] = []
+    for number, line in enumerate(text.split("\n")):
+        content = line.lstrip(" ")
+        if content and content[0] != "#":
+            indent = len(line) - len(content)
+            if indent == 0 and content[:3] in ("---", "..."):  # document markers
+                return _UNUSUAL
+            lines.append((number, indent, content))
+    if not lines or lines[0][1] != 0:
+        return _UNUSUAL
+    try:
+        return _usual_map(lines, 0, 0)[0]
+    except _Unusual:
+        return _UNUSUAL
+
+
+def _usual_map(lines: list[tuple[int, int, str]], i: int, column: int) -> tuple[MarkedDict, int]:
+    """The block mapping whose keys start lines[i:] at `column`, and the index after it."""
+    result = MarkedDict()
+    result.line = lines[i][0]
+    key_lines: dict[Any, int] = {}
+    result.key_lines = key_lines
+    end = len(lines)
+    while i < end:
+        number, indent, content = lines[i]
+        if indent != column:
+            if indent < column:
+                break
+            raise _Unusual
+        match = _KEY_LINE.match(content)
+        if match is None:
+            raise _Unusual
+        key = match.group(1)
+        kinds = _PLAIN_KINDS.get(key[0])
+        if kinds is not None:
+            key = _plain(key, kinds)
+        if key in result:
+            raise _Unusual
+        i += 1
+        rest = content[match.end():]
+        if rest and rest[0] != "#":
+            value = _usual_value(rest, number)
+        elif i < end and lines[i][1] > column:
+            inner = lines[i][2]
+            if inner[0] == "-" and inner[1:2] in ("", " "):
+                value, i = _usual_seq(lines, i, lines[i][1])
+            else:
+                value, i = _usual_map(lines, i, lines[i][1])
+        else:
+            value = None  # `key:` alone: the empty plain scalar, null
+        result[key] = value
+        key_lines[key] = number
+    return result, i
+
+
+def _usual_seq(lines: list[tuple[int, int, str]], i: int, column: int) -> tuple[MarkedList, int]:
+    """The block sequence whose `- ` start lines[i:] at `column`, and the index after it."""
+    result = MarkedList()
+    result.line = lines[i][0]
+    item_lines: list[int] = []
+    result.item_lines = item_lines
+    end = len(lines)
+    while i < end:
+        number, indent, content = lines[i]
+        if indent != column:
+            if indent < column:
+                break
+            raise _Unusual
+        if content[:2] != "- " or len(content) < 3:
+            raise _Unusual
+        item = content[2:]
+        if _KEY_LINE.match(item):  # `- key: ...`: a mapping whose keys are at column + 2
+            lines[i] = (number, column + 2, item)
+            value, i = _usual_map(lines, i, column + 2)
+        else:
+            value = _usual_value(item, number)
+            i += 1
+        result.append(value)
+        item_lines.append(number)
+    return result, i
+
+
+def _usual_value(text: str, line: int) -> Any:
+    """The value that `text` (the rest of a line, not empty) writes in block context."""
+    first = text[0]
+    if first == "{":
+        return _usual_flow_map(text, line)
+    if first == "[":
+        return _usual_flow_seq(text, line)
+    if first == "'":
+        match = _SINGLE.fullmatch(text)
+        if match is None:
+            raise _Unusual
+        return match.group(1).replace("''", "'")
+    if first == '"':
+        match = _DOUBLE.fullmatch(text)
+        if match is None:
+            raise _Unusual
+        return match.group(1)
+    if first in _INDICATORS and (first != "-" or text[1:2] in ("", " ")):
+        raise _Unusual
+    comment = text.find(" #")
+    if comment >= 0:
+        text = text[:comment]
+    text = text.rstrip(" ")
+    if ": " in text or text[-1] == ":":
+        raise _Unusual
+    kinds = _PLAIN_KINDS.get(first)
+    return text if kinds is None else _plain(text, kinds)
+
+
+def _flow_scalar(single: str | None, double: str | None, plain: str | None) -> Any:
+    if plain is not None:
+        plain = plain.rstrip(" ")
+        kinds = _PLAIN_KINDS.get(plain[0])
+        return plain if kinds is None else _plain(plain, kinds)
+    if single is not None:
+        return single.replace("''", "'")
+    return double
+
+
+def _usual_flow_seq(text: str, line: int) -> MarkedList:
+    close = text.find("]")
+    if close > 0 and "'" not in text and '"' not in text:  # usual: plain scalars only
+        parts = _FLOW_ITEMS.split(text[1:close]) if close > 1 else [""]
+        if any(parts[::2]) or _TAIL.fullmatch(text, close + 1) is None:
+            raise _Unusual
+        values = parts[1::2]
+        for i, value in enumerate(values):
+            kinds = _PLAIN_KINDS.get(value[0])
+            if kinds is not None:
+                values[i] = _plain(value, kinds)
+        result = MarkedList(values)
+        result.line = line
+        result.item_lines = [line] * len(values)
+        return result
+    result = MarkedList()
+    result.line = line
+    empty = _EMPTY_SEQ.match(text)
+    if empty is not None:
+        pos = empty.end()
+    else:
+        pos = 1
+        while True:
+            match = _FLOW_ITEM.match(text, pos)
+            if match is None:
+                raise _Unusual
+            single, double, plain, close_char = match.groups()
+            result.append(_flow_scalar(single, double, plain))
+            pos = match.end()
+            if close_char == "]":
+                break
+    if _TAIL.fullmatch(text, pos) is None:
+        raise _Unusual
+    result.item_lines = [line] * len(result)
+    return result
+
+
+def _usual_flow_map(text: str, line: int) -> MarkedDict:
+    close = text.find("}")
+    if close > 0 and "'" not in text and '"' not in text:  # usual: plain scalars only
+        parts = _FLOW_ENTRIES.split(text[1:close]) if close > 1 else [""]
+        if any(parts[::3]) or _TAIL.fullmatch(text, close + 1) is None:
+            raise _Unusual
+        result = MarkedDict()
+        for i in range(1, len(parts), 3):
+            key = parts[i]
+            kinds = _PLAIN_KINDS.get(key[0])
+            if kinds is not None:
+                key = _plain(key, kinds)
+            if key in result:
+                raise _Unusual
+            value = parts[i + 1]
+            kinds = _PLAIN_KINDS.get(value[0])
+            result[key] = value if kinds is None else _plain(value, kinds)
+        result.line = line
+        result.key_lines = dict.fromkeys(result, line)
+        return result
+    result = MarkedDict()
+    result.line = line
+    key_lines: dict[Any, int] = {}
+    result.key_lines = key_lines
+    empty = _EMPTY_MAP.match(text)
+    if empty is not None:
+        pos = empty.end()
+    else:
+        pos = 1
+        while True:
+            match = _FLOW_ENTRY.match(text, pos)
+            if match is None:
+                raise _Unusual
+            key, single, double, plain, close_char = match.groups()
+            kinds = _PLAIN_KINDS.get(key[0])
+            if kinds is not None:
+                key = _plain(key, kinds)
+            if key in result:
+                raise _Unusual
+            result[key] = _flow_scalar(single, double, plain)
+            key_lines[key] = line
+            pos = match.end()
+            if close_char == "}":
+                break
+    if _TAIL.fullmatch(text, pos) is None:
+        raise _Unusual
+    return result
+
+
 def _load_slow(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
     """The same with PyYAML's constructors: for explicit tags, and where libyaml is missing."""
     loader = _LineLoader(text)
@@ -259,6 +512,9 @@ def _load_slow(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
 def _load_marked(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
     """(data with line marks, duplicate keys with their lines, lines of unhashable keys)."""
     if yaml.__with_libyaml__:
+        data = _load_usual(text)
+        if data is not _UNUSUAL:
+            return data, [], []
         try:
             return _load_fast(text)
         except _ExplicitTag:

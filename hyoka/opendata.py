@@ -491,17 +491,31 @@ def atom_feed(site: Site, base: str) -> str:
     if cfg.contact.get("url"):
         out.append(_element("uri", cfg.contact["url"], "    "))
     out.append("  </author>\n")
-    for s in site.sheets:
+    out += [_feed_entry(s, base) for s in site.sheets]
+    out.append("</feed>\n")
+    return "".join(out)
+
+
+_FEED_ENTRIES: dict[tuple[str, int, str, str], str] = {}
+
+
+def _feed_entry(s: Sheet, base: str) -> str:
+    """One sheet's <entry>, kept by its file's hash (serve writes the whole feed on every save)."""
+    key = (s.id, s.evaluation_year, s.source.digest, base)
+    entry = _FEED_ENTRIES.get(key) if s.source.digest else None  # no hash (a Sheet made in code): no reuse
+    if entry is None:
+        if len(_FEED_ENTRIES) > 100_000:
+            _FEED_ENTRIES.clear()
         url = base + href(s.url)
         year = wareki(s.evaluation_year)
         summary = " ".join(p for p in (s.purpose, s.direction and f"事業の方針: {s.direction}") if p)
-        out += ["  <entry>\n", _element("id", url, "    "), _element("title", f"{s.title}（{year}評価）", "    "),
-                _empty("link", "    ", rel="alternate", type="text/html", href=url),
-                _element("updated", _entry_date(s.evaluation_year), "    "),
-                _empty("category", "    ", term=str(s.evaluation_year), label=f"{year}評価"),
-                _element("summary", summary or s.title, "    "), "  </entry>\n"]
-    out.append("</feed>\n")
-    return "".join(out)
+        entry = _FEED_ENTRIES[key] = "".join([
+            "  <entry>\n", _element("id", url, "    "), _element("title", f"{s.title}（{year}評価）", "    "),
+            _empty("link", "    ", rel="alternate", type="text/html", href=url),
+            _element("updated", _entry_date(s.evaluation_year), "    "),
+            _empty("category", "    ", term=str(s.evaluation_year), label=f"{year}評価"),
+            _element("summary", summary or s.title, "    "), "  </entry>\n"])
+    return entry
 
 
 def sitemap(paths: Iterable[str], base: str) -> str:
@@ -587,11 +601,13 @@ def _utf8_len(text: str) -> int:
 
 
 def data_files(site: Site, *, cache: DataCache | None = None, json_of: Callable[[Sheet], str] | None = None,
-               sheet_files: bool = True) -> DataFiles:
+               sheet_files: bool = True, deferred: list[Callable[[], list[Page]]] | None = None) -> DataFiles:
     """data/*.csv, data/sheets.json, data/sheet.schema.json and (with `sheet_files`) each sheet.json.
 
     `json_of` gives a sheet's sheet.json when it was already made (by the build's workers);
-    `cache` keeps each sheet's share between calls.
+    `cache` keeps each sheet's share between calls. With `deferred`, the combined downloads (the
+    CSV files and sheets.json: tens of MB for a large site) are not made: a function making them
+    is appended to it instead (serve makes them when someone downloads one).
     """
     cfg = site.config
     base = site_url(cfg)
@@ -613,13 +629,19 @@ def data_files(site: Site, *, cache: DataCache | None = None, json_of: Callable[
         live = {(s.id, s.evaluation_year, s.source.digest) for s in ordered}
         for stale in [k for k in cache.entries if k not in live]:
             del cache.entries[stale]
+    def combined_pages() -> list[Page]:
+        out = [Page(DATA_DIR + t.name, BOM + csv_lines(t, None) + "".join(p.csv[i] for p in parts))
+               for i, t in enumerate(site_tables)]
+        return [*out, Page(f"{DATA_DIR}sheets.json", json_array_of_items([p.item for p in parts]))]
+
     pages: list[Page] = []
+    if deferred is None:
+        pages += combined_pages()
+    else:
+        deferred.append(combined_pages)
     sizes: list[int] = []
     for i, table in enumerate(site_tables):
-        head = BOM + csv_lines(table, None)
-        pages.append(Page(DATA_DIR + table.name, head + "".join(p.csv[i] for p in parts)))
-        sizes.append(_utf8_len(head) + sum(p.sizes[i] for p in parts))
-    pages.append(Page(f"{DATA_DIR}sheets.json", json_array_of_items([p.item for p in parts])))
+        sizes.append(_utf8_len(BOM + csv_lines(table, None)) + sum(p.sizes[i] for p in parts))
     # "[\n" + items joined by ",\n" + "\n]\n" (or "[]\n")
     sizes.append(sum(p.sizes[-1] for p in parts) + 2 * max(len(parts) - 1, 0) + 5 if parts else 3)
     schema_json = json_text(published_schema(cfg))

@@ -146,6 +146,7 @@ class RenderCache:
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, str]] = {}  # path → (fingerprint, text)
         self.rendered: list[str] = []  # paths rendered by the last call, for tests and logs
+        self.env: tuple[str, Environment] | None = None  # the environment and what it was made from
 
     def get(self, path: str, key: str) -> str | None:
         """The cached text of `path` if its fingerprint is still `key`."""
@@ -292,7 +293,13 @@ def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "
 def render_pages(site: Site, templates: Path, jobs: list[PageJob],
                  cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
     """Render jobs to pages, reusing cached texts whose inputs did not change."""
-    env = environment(site, templates)
+    if cache is None:
+        env = environment(site, templates)
+    else:  # keep the compiled templates while neither they nor the configuration change
+        made_from = fingerprint(templates_digest(templates), repr(site.config))
+        if cache.env is None or cache.env[0] != made_from:
+            cache.env = (made_from, environment(site, templates))
+        env = cache.env[1]
     keys = job_keys(site, templates, jobs) if cache is not None else None
     pages: list[Page] = []
     if cache is not None:
@@ -332,14 +339,16 @@ def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
 
 
 def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
-                on_page: Callable[[int], None] | None = None, data_cache: Any = None) -> list[Page]:
+                on_page: Callable[[int], None] | None = None, data_cache: Any = None,
+                deferred: list[Callable[[], list[Page]]] | None = None) -> list[Page]:
     """Every page of the site in memory, in a stable order (`check`, `serve` and tests; `build`
     renders over worker processes straight to disk: pipeline.produce).
 
-    `data_cache` (an opendata.DataCache) keeps each sheet's share of the open data between calls.
+    `data_cache` (an opendata.DataCache) keeps each sheet's share of the open data between calls;
+    with `deferred`, the combined downloads are left to a function appended to it (see data_files).
     """
     from . import opendata  # imported here: opendata builds on Page and PageJob from this module
-    data = opendata.data_files(site, cache=data_cache)
+    data = opendata.data_files(site, cache=data_cache, deferred=deferred)
     pages = render_pages(site, templates, [*plan_pages(site), opendata.data_page_job(site, data)], cache,
                          on_page)
     return pages + data.pages + opendata.web_files(site, [p.path for p in pages])

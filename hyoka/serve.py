@@ -27,11 +27,11 @@ from .collect import collect
 from .config import load_config
 from .load import find_content, rel_path
 from .model import Sheet, SiteConfig
-from .opendata import DataCache
+from .opendata import DataCache, combined_paths
 from .parallel import job_count, long_lived, map_spans
 from .pipeline import load_sheet
 from .problems import BuildError, Problem, ProblemsFound, sort_problems, summary
-from .render import RenderCache, render_site
+from .render import Page, RenderCache, render_site
 from .search import index_site
 from .validate import check_duplicates
 
@@ -66,6 +66,7 @@ class Preview:
     cache: RenderCache = field(default_factory=RenderCache)
     data_cache: DataCache = field(default_factory=DataCache)
     _texts: dict[str, str] = field(default_factory=dict)  # the text each of `pages` was encoded from
+    _later: dict[str, Callable[[], list[Page]]] = field(default_factory=dict)  # made on first request
     parsed: dict[Path, _Parsed] = field(default_factory=dict)
     config: SiteConfig | None = None
     rebuilds: int = 0
@@ -91,8 +92,9 @@ class Preview:
             self._fail(problems)
             return
         try:
+            deferred: list[Callable[[], list[Page]]] = []
             pages = render_site(collect(sheets, config), config.root / "templates", self.cache,
-                                data_cache=self.data_cache)
+                                data_cache=self.data_cache, deferred=deferred)
         except ProblemsFound as exc:  # a template mistake: show it like a sheet problem
             self._fail(exc.problems)
             return
@@ -101,6 +103,10 @@ class Preview:
         self.pages = {p.path: old_pages[p.path] if old_texts.get(p.path) is p.text else p.text.encode("utf-8")
                       for p in pages}
         self._texts = {p.path: p.text for p in pages}
+        # The combined downloads (CSV, sheets.json) are made when one is first asked for.
+        self._later = {path: make for make in deferred for path in combined_paths(config)}
+        for path in self._later:
+            self.pages.pop(path, None)
         self.problems, self.failed = problems, False
         if self.search and self.cache.rendered:
             threading.Thread(target=self._index, args=(self.rebuilds,), daemon=True).start()
@@ -109,6 +115,16 @@ class Preview:
                  + (f"。{summary(problems)}" if problems else ""))
         for p in problems:
             self.log(p.format())
+
+    def make_later(self, *paths: str) -> None:
+        """Make the deferred downloads among `paths` (all of them when none is named)."""
+        for path in paths or list(self._later):
+            make = self._later.pop(path, None)
+            if make is not None:
+                made = make()
+                done = {page.path for page in made}
+                self._later = {p: m for p, m in self._later.items() if p not in done}
+                self.pages.update((page.path, page.text.encode("utf-8")) for page in made)
 
     def _index(self, generation: int) -> None:
         """Build the search index in the background (pages are served meanwhile); the newest wins."""
@@ -188,6 +204,8 @@ class Preview:
         if rel.startswith("pagefind/") and rel in self.search_files:
             ctype = mimetypes.guess_type(rel)[0] or "application/octet-stream"
             return self._respond(start_response, "200 OK", ctype, self.search_files[rel])
+        if rel in self._later:
+            self.make_later(rel)
         for candidate in (rel, posixpath.join(rel, "index.html") if rel else "index.html"):
             if candidate in self.pages:
                 if candidate != rel and path and not path.endswith("/"):

@@ -402,3 +402,38 @@ def test_bodies_of_the_content_and_fixtures_render_as_with_the_full_parser() -> 
     assert lean > 0  # the committed bodies take the lean parser (the last line: the full one)
     assert markdown.render_markdown("[x](javascript:alert(1)) <b>&amp;") == markdown._MD.render(
         "[x](javascript:alert(1)) <b>&amp;")
+
+
+# The rows of components/sheet_list.html as they were written in Jinja (the loop, unchanged).
+LIST_ROWS = """\
+{% for s in sheets %}
+    {% set cost = s.cost(s.results_year) %}
+    {% set achieved, judged = s.achievement_counts(s.results_year) %}
+    <tr>
+      <th scope="row">
+        <a href="{{ root }}{{ s.url | href }}">{{ s.title }}</a>
+        <span class="hy-list__meta">{{ s.organization.division }}{% if s.organization.section %} {{ s.organization.section }}{% endif %}{% if show_year %}・{{ s.evaluation_year | wareki }}評価{% endif %}</span>
+      </th>
+      <td data-label="事業の方針">{{ s.direction | value }}</td>
+      <td class="hy-num" data-label="総事業費（千円）">{{ (cost.total if cost else none) | value }}</td>
+      <td data-label="指標の達成">{% if judged %}{{ judged }}指標中{{ achieved }}達成{% else %}{{ none | value }}{% endif %}</td>
+    </tr>
+{% endfor %}"""
+
+
+@pytest.mark.parametrize("show_year", [False, True])
+@pytest.mark.parametrize("root", ["../../", "./", "/hyoka/"])
+def test_sheet_list_rows_as_the_former_loop(tmp_path, show_year: bool, root: str) -> None:
+    from hyoka.collect import collect
+    from hyoka.config import load_config
+    from hyoka.pipeline import check
+    from hyoka.render import environment
+
+    from .xss_site import make_xss_project
+    for config in (load_config(ROOT), make_xss_project(tmp_path)):
+        sheets, _ = check(config)
+        site = collect(sheets, config)
+        env = environment(site, config.root / "templates")
+        expected = env.from_string(LIST_ROWS).render(sheets=site.sheets, root=root, show_year=show_year)
+        for _ in range(2):  # the second time from the rows kept by file hash
+            assert htmlparts.sheet_list_rows(site.sheets, root, show_year) + "\n" == expected

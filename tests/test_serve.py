@@ -45,6 +45,30 @@ def _edit(path: Path, old: str, new: str) -> None:
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
 
 
+def test_preview_makes_the_combined_downloads_on_request(project) -> None:
+    """sheets.csv, sheets.json…: made when first asked for, the same bytes as a clean render."""
+    from hyoka.collect import collect
+    from hyoka.opendata import combined_paths
+    from hyoka.pipeline import check
+    from hyoka.render import render_site
+
+    config = project(_files())
+    app = Preview(config.root, log=lambda _: None, search=False)
+    app.rebuild()
+    paths = combined_paths(config)
+    assert not any(p in app.pages for p in paths)
+    status, body = _get(app, "/data/sheets.json")
+    assert status.startswith("200") and '"id": "ai-rpa"' in body
+    assert all(p in app.pages for p in paths)  # one request made all of them
+    sheet = config.content_dir / "2025" / "ai-rpa.md"
+    _edit(sheet, "無償の生成AIが利用可", "無償の生成AIを試行中")
+    app.rebuild()
+    assert "無償の生成AIを試行中" in _get(app, "/data/sheets.csv")[1]
+    app.make_later()
+    clean = render_site(collect(check(config)[0], config), config.root / "templates")
+    assert app.pages == {p.path: p.text.encode("utf-8") for p in clean}
+
+
 def test_preview_in_memory(project) -> None:
     config = project(_files())
     logs: list[str] = []
