@@ -275,11 +275,6 @@ _FLOW_SCALAR = (r"(?:'((?:[^']|'')*+)'|\"([^\"\\]*)\"|((?:" + _START + r"|-[^:,\
                 r" *")
 _FLOW_ITEM = re.compile(r" *" + _FLOW_SCALAR + r"([,\]])")
 _FLOW_ENTRY = re.compile(f" *({_KEY}): +" + _FLOW_SCALAR + r"([,}])")
-# Without quotes, [ ] and { } are split in one call: every other part is what lies between the
-# matches, which must be nothing. A plain scalar here ends with a non-space; no trailing comma.
-_FLOW_PLAIN = "(?:" + _START + r"|-[^:,\[\]{}# ])(?:[^:,\[\]{}#]*[^:,\[\]{}# ])?"
-_FLOW_ITEMS = re.compile(f" *({_FLOW_PLAIN}) *(?:,(?! *$)|$)")
-_FLOW_ENTRIES = re.compile(f" *({_KEY}): +({_FLOW_PLAIN}) *(?:,(?! *$)|$)")
 _EMPTY_SEQ = re.compile(r"\[ *\]")
 _EMPTY_MAP = re.compile(r"\{ *\}")
 # After a quoted scalar or a flow collection: nothing, or a comment after a space.
@@ -415,19 +410,24 @@ def _flow_scalar(single: str | None, double: str | None, plain: str | None) -> A
 
 def _usual_flow_seq(text: str, line: int) -> MarkedList:
     close = text.find("]")
-    if close > 0 and "'" not in text and '"' not in text:  # usual: plain scalars only
-        parts = _FLOW_ITEMS.split(text[1:close]) if close > 1 else [""]
-        if any(parts[::2]) or _TAIL.fullmatch(text, close + 1) is None:
-            raise _Unusual
-        values = parts[1::2]
-        for i, value in enumerate(values):
-            kinds = _PLAIN_KINDS.get(value[0])
-            if kinds is not None:
-                values[i] = _plain(value, kinds)
-        result = MarkedList(values)
-        result.line = line
-        result.item_lines = [line] * len(values)
-        return result
+    inner = text[1:close]
+    if close > 1 and _canonical(inner, ":") and (
+            close + 1 == len(text) or _TAIL.fullmatch(text, close + 1) is not None):
+        # `[a, b]`, the usual way: split at each ", " without a regex
+        values = inner.split(", ")
+        if len(values) == inner.count(",") + 1:
+            for i, value in enumerate(values):
+                first = value[:1]
+                if (first in _INDICATORS and (first != "-" or value[1:2] in ("", " "))) or not first:
+                    break
+                kinds = _PLAIN_KINDS.get(first)
+                if kinds is not None:
+                    values[i] = _plain(value, kinds)
+            else:
+                result = MarkedList(values)
+                result.line = line
+                result.item_lines = [line] * len(values)
+                return result
     result = MarkedList()
     result.line = line
     empty = _EMPTY_SEQ.match(text)
@@ -450,26 +450,55 @@ def _usual_flow_seq(text: str, line: int) -> MarkedList:
     return result
 
 
+def _canonical(inner: str, forbidden: str) -> bool:
+    """No quotes, brackets, braces, comments or `forbidden`; single spaces only, none at either end."""
+    return not (inner[0] == " " or inner[-1] == " " or "  " in inner or " ," in inner or "'" in inner
+                or '"' in inner or "[" in inner or "]" in inner or "{" in inner or "}" in inner or "#" in inner
+                or forbidden in inner)
+
+
+# `{key: value, ...}` texts read the usual way, as (keys, values): `{target: 0, actual: null}` and
+# `{rating: 適切, comment: null}` repeat in sheet after sheet. Keys and values are immutable.
+_FLOW_MAPS_SEEN: dict[str, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+
+
 def _usual_flow_map(text: str, line: int) -> MarkedDict:
-    close = text.find("}")
-    if close > 0 and "'" not in text and '"' not in text:  # usual: plain scalars only
-        parts = _FLOW_ENTRIES.split(text[1:close]) if close > 1 else [""]
-        if any(parts[::3]) or _TAIL.fullmatch(text, close + 1) is None:
-            raise _Unusual
-        result = MarkedDict()
-        for i in range(1, len(parts), 3):
-            key = parts[i]
-            kinds = _PLAIN_KINDS.get(key[0])
-            if kinds is not None:
-                key = _plain(key, kinds)
-            if key in result:
-                raise _Unusual
-            value = parts[i + 1]
-            kinds = _PLAIN_KINDS.get(value[0])
-            result[key] = value if kinds is None else _plain(value, kinds)
+    seen = _FLOW_MAPS_SEEN.get(text)
+    if seen is not None:
+        result = MarkedDict(zip(*seen, strict=True))
         result.line = line
-        result.key_lines = dict.fromkeys(result, line)
+        result.key_lines = dict.fromkeys(seen[0], line)
         return result
+    close = text.find("}")
+    inner = text[1:close]
+    if close > 1 and _canonical(inner, " :") and (
+            close + 1 == len(text) or _TAIL.fullmatch(text, close + 1) is not None):
+        # `{key: value, key: value}`, the usual way: split at each ", " and ": " without a regex
+        parts = inner.split(", ")
+        count = len(parts)
+        if count == inner.count(",") + 1 and count == inner.count(":") == inner.count(": "):
+            result = MarkedDict()
+            for part in parts:  # each has exactly one ": " when each has one
+                key, colon, value = part.partition(": ")
+                first = key[:1]
+                if not colon or not first or first in _INDICATORS or len(key) > 200:
+                    break
+                kinds = _PLAIN_KINDS.get(first)
+                if kinds is not None:
+                    key = _plain(key, kinds)
+                if key in result:
+                    raise _Unusual
+                first = value[:1]
+                if (first in _INDICATORS and (first != "-" or value[1:2] in ("", " "))) or not first:
+                    break
+                kinds = _PLAIN_KINDS.get(first)
+                result[key] = value if kinds is None else _plain(value, kinds)
+            else:
+                result.line = line
+                result.key_lines = dict.fromkeys(result, line)
+                if len(text) <= 100 and len(_FLOW_MAPS_SEEN) < 10_000:
+                    _FLOW_MAPS_SEEN[text] = (tuple(result), tuple(result.values()))
+                return result
     result = MarkedDict()
     result.line = line
     key_lines: dict[Any, int] = {}
