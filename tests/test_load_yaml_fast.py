@@ -10,7 +10,6 @@ mutations of real sheets.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -61,13 +60,6 @@ def test_invalid_corpus_and_corner_cases() -> None:
     texts = [*front_matters(), *CORNERS]
     read = [usual_is_libyaml(text) for text in texts]
     assert 0 < sum(read) < len(texts)
-
-
-@pytest.mark.parametrize("folder", [f for f in os.environ.get("HYOKA_CORPORA", "").split(os.pathsep) if f])
-def test_generated_corpus(folder: str) -> None:
-    """HYOKA_CORPORA=/dev/shm/c1k:/dev/shm/c10k (made by bench/generate.py): every sheet is usual."""
-    texts = sheet_front_matters(Path(folder) / "content")
-    assert texts and all(usual_is_libyaml(text) for text in texts)
 
 
 def test_generated_sheets(tmp_path: Path) -> None:
