@@ -825,18 +825,24 @@ def rel_path(path: Path, root: Path) -> str:
 
 def rel_paths(paths: list[Path], root: Path) -> list[str]:
     """rel_path of each path, resolving each folder once instead of each file (10,000 sheets sit
-    in a few folders); a linked file is resolved on its own."""
-    base = root.resolve()
-    folders: dict[Path, Path] = {}
+    in a few folders); a linked file is resolved on its own. Strings, not Path objects: this runs
+    before every build."""
+    base = str(root.resolve())
+    prefix = base.rstrip(os.sep) + os.sep
+    folders: dict[str, str] = {}
     out = []
     for path in paths:
-        folder = folders.get(path.parent)
+        text = os.fspath(path)
+        parent, name = os.path.split(text)
+        folder = folders.get(parent)
         if folder is None:
-            folder = folders[path.parent] = path.parent.resolve()
-        full = path.resolve() if path.is_symlink() else folder / path.name
-        try:
-            out.append(full.relative_to(base).as_posix())
-        except ValueError:
+            folder = folders[parent] = str(Path(parent).resolve())
+        full = str(path.resolve()) if os.path.islink(text) else os.path.join(folder, name)
+        if full.startswith(prefix):
+            out.append(full[len(prefix):].replace(os.sep, "/"))
+        elif full == base:
+            out.append(".")
+        else:
             out.append(str(path))
     return out
 

@@ -21,7 +21,7 @@ import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from .problems import BuildError
 from .render import Page
@@ -135,8 +135,8 @@ def _check_page_path(path: str, seen: dict[str, str]) -> None:
 
     Case is folded: on Windows and macOS disks 「DX推進課」 and 「dx推進課」 are one folder.
     """
-    parts = PurePosixPath(path).parts
-    if not parts or path.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\\" in path:
+    parts = [p for p in path.split("/") if p not in ("", ".")]  # as PurePosixPath(path).parts
+    if not parts or path.startswith("/") or ".." in parts or "\\" in path:
         raise BuildError(f"ページの書き出し先が出力フォルダの外を指しています: {path}",
                          "開発者に知らせてください（名前から URL を作る処理の誤りです）。")
     key = path.casefold()
