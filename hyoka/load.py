@@ -811,8 +811,12 @@ def load_source(path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]
                                 "front matter が「キー: 値」の並び（YAML の辞書）になっていません"))
     if problems and not isinstance(data, MarkedDict):
         return None, problems
-    digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
-    return SourceFile(path, rel, data, body, fm_line, body_line, digest), problems
+    return SourceFile(path, rel, data, body, fm_line, body_line, file_digest(raw)), problems
+
+
+def file_digest(raw: bytes) -> str:
+    """The hash of a content file's bytes: what incremental rendering and the build cache compare."""
+    return hashlib.blake2b(raw, digest_size=16).hexdigest()
 
 
 def rel_path(path: Path, root: Path) -> str:

@@ -295,20 +295,6 @@ def cost_rows(sheets: Iterable[Sheet]) -> list[dict[str, Any]]:
     return rows
 
 
-def _jsonable(value: Any) -> Any:
-    """Front-matter data as JSON: year keys become strings, everything else stays as it is."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def sheet_record(sheet: Sheet) -> dict[str, Any]:
-    """One sheet as JSON: the front matter's keys and values, plus `body` (Markdown)."""
-    return {**_jsonable(sheet.data), "body": sheet.body.strip("\n")}
-
-
 def json_text(value: Any) -> str:
     """Stable, readable JSON (key order is the schema's, the order people read a sheet).
 
@@ -381,13 +367,9 @@ _json_string = json.encoder.encode_basestring  # the C encoder for strings (ensu
 
 
 def sheet_json(sheet: Sheet) -> str:
-    """A sheet's sheet.json (the front matter's year keys become strings, as in sheet_record)."""
+    """A sheet's sheet.json: the front matter's keys and values (year keys become strings), plus
+    `body` (Markdown)."""
     return json_text({**sheet.data, "body": sheet.body.strip("\n")})
-
-
-def json_array(texts: Sequence[str]) -> str:
-    """json_text of a list, from the json_text of each element (each record is encoded once)."""
-    return json_array_of_items([json_item(t) for t in texts])
 
 
 def json_item(text: str) -> str:

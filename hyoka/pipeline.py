@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import hashlib
 import os
 import pickle
 from collections.abc import Callable, Sequence
@@ -25,7 +24,7 @@ from .cache import (
 )
 from .collect import Site, collect
 from .linkcheck import check_links
-from .load import find_content, load_source, rel_path, rel_paths
+from .load import file_digest, find_content, load_source, rel_path, rel_paths
 from .model import Sheet, SiteConfig
 from .parallel import job_count, long_lived, map_spans
 from .problems import Problem, ProblemsFound, sort_problems
@@ -150,7 +149,7 @@ def _file_digest(path: Path) -> str | None:
     """The hash load.load_source gives a file's bytes (None when it cannot be read)."""
     try:
         with open(path, "rb") as f:
-            return hashlib.blake2b(f.read(), digest_size=16).hexdigest()
+            return file_digest(f.read())
     except OSError:
         return None
 
@@ -257,12 +256,11 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             if isinstance(item, Sheet):
                 data = opendata.sheet_data(item, site_tables, base)
                 path = f"{item.url}{opendata.SHEET_JSON}"
-                write_file(folder, path, data.json, made_here)
+                st = write_file(folder, path, data.json, made_here)
                 shares.append((share_key(item), opendata.share_bytes(data)))
             else:
                 path = item.path
-                write_file(folder, path, render_job(env, site, templates, item), made_here)
-            st = os.stat(f"{dest}/{path}")
+                st = write_file(folder, path, render_job(env, site, templates, item), made_here)
             records.append((path, PageRecord(key, st.st_size, st.st_mtime_ns)))
         return records, shares
 
@@ -280,10 +278,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         kill_point("write")  # test hook: after the first files
     combined, where, downloads = opendata.combined_files(site, out.shares)
     for path, data in combined:
-        target = folder / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        st = target.stat()
+        st = write_file(folder, path, data, folder_made)
         out.combined[path] = PageRecord("", st.st_size, st.st_mtime_ns)
     out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
     data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))

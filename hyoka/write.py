@@ -113,14 +113,20 @@ def write_folder(fill: Callable[[Path], int], assets: Path, output: Path,
         raise
 
 
-def write_file(folder: Path, path: str, text: str, made: set[Path]) -> None:
-    """One page as UTF-8 with LF line ends; `made` remembers the folders already created."""
+def write_file(folder: Path, path: str, data: str | bytes, made: set[Path]) -> os.stat_result:
+    """One file (text as UTF-8 with LF line ends); `made` remembers the folders already created.
+    Its stat is what the build cache records."""
     target = folder / path
     if target.parent not in made:
         target.parent.mkdir(parents=True, exist_ok=True)
         made.add(target.parent)
-    with open(target, "w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
+    if isinstance(data, bytes):
+        with open(target, "wb") as f:
+            f.write(data)
+    else:
+        with open(target, "w", encoding="utf-8", newline="\n") as f:
+            f.write(data)
+    return os.stat(target)
 
 
 def check_paths(paths: Iterable[str]) -> None:

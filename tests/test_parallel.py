@@ -3,7 +3,7 @@
 - `build` renders over forked worker processes straight into the output folder
   (`pipeline.produce`); `check`, `serve` and the golden tests render in memory (`render_site`).
   Both must write the same files with the same bytes, whatever the number of processes.
-- Each sheet's JSON is encoded once and nested into sheets.json (`opendata.json_array`).
+- Each sheet's JSON is encoded once and nested into sheets.json (`opendata.json_item`).
 - The feed and the sitemap are written as text; they must equal what ElementTree made before.
 """
 
@@ -101,9 +101,27 @@ def test_job_count(monkeypatch) -> None:
     assert parallel.job_count() == (parallel.cpu_count() if parallel.can_fork() else 1)
 
 
+def _jsonable(value):
+    """The former sheet_record's conversion: year keys become strings."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def sheet_record(sheet):
+    """One sheet as JSON data, as sheet.json was made before (the reference for sheet_json)."""
+    return {**_jsonable(sheet.data), "body": sheet.body.strip("\n")}
+
+
+def json_array(texts):
+    return opendata.json_array_of_items([opendata.json_item(t) for t in texts])
+
+
 @pytest.mark.parametrize("texts", [[], [{"a": 1}], [{"a": [1, {"b": "x\ny"}], "c": None}, {"d": "」\"\\"}, []]])
 def test_json_array_equals_encoding_the_list(texts) -> None:
-    assert opendata.json_array([opendata.json_text(t) for t in texts]) == opendata.json_text(texts)
+    assert json_array([opendata.json_text(t) for t in texts]) == opendata.json_text(texts)
 
 
 # -- the ElementTree versions the text writers replaced (reference) --------------------------------
@@ -228,5 +246,5 @@ def test_json_text_equals_json_dumps(value) -> None:
 def test_sheet_json_equals_the_record(config) -> None:
     import json
     for sheet in check(config)[0]:
-        assert opendata.sheet_json(sheet) == json.dumps(opendata.sheet_record(sheet), ensure_ascii=False,
+        assert opendata.sheet_json(sheet) == json.dumps(sheet_record(sheet), ensure_ascii=False,
                                                         indent=2, allow_nan=False) + "\n"
