@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import os
 import pickle
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,9 +41,13 @@ from .render import (
     render_site,
     sheet_dep,
 )
-from .search import index_site, pagefind_executable
+from .search import INDEX_MARK, index_copy, index_site, pagefind_executable
 from .validate import check_duplicates, validate_source
 from .write import check_output_dir, check_paths, kill_point, write_file, write_folder
+
+# Inside the temp folder: what Pagefind reads (search.index_copy of each indexed page); removed
+# once the index is written, before the folder replaces the output.
+INDEX_COPIES = ".hyoka-index"
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,8 @@ class Produced:
 
 def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             on_files: Callable[[int], None] | None = None, previous: BuildCache | None = None,
-            old_output: Path | None = None, page_jobs: list[PageJob] | None = None) -> Produced:
+            old_output: Path | None = None, page_jobs: list[PageJob] | None = None,
+            index_pages: Path | None = None) -> Produced:
     """Render every page and data file of `site` into `folder` over `jobs` worker processes.
 
     Workers render and write their share of the pages and each sheet's sheet.json, returning
@@ -198,6 +204,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     With `previous` (the build cache) and `old_output` (the folder it describes), a page whose
     fingerprint did not change is linked from the old folder instead of rendered again, and an
     unchanged sheet's share of the combined downloads is copied from the old files.
+
+    With `index_pages` (a build with search), each page Pagefind will index is also written there,
+    as search.index_copy makes it (a reused page is linked as it is), for search.index_site.
     """
     page_jobs = plan_pages(site) if page_jobs is None else page_jobs
     salt = code_stamp()
@@ -224,6 +233,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
         link_or_copy(source, target)
+        if index_pages is not None and path.endswith(".html"):
+            copy = f"{index_pages}/{path}"
+            os.makedirs(os.path.dirname(copy), exist_ok=True)
+            link_or_copy(target, copy)
         out.pages[path] = record
         return True
 
@@ -250,6 +263,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
 
     def span(part: Sequence[tuple[PageJob | Sheet, str]]) -> tuple[list[tuple[str, PageRecord]], list[Any]]:
         made_here: set[Path] = set()
+        made_copies: set[Path] = set()
         records = []
         shares = []
         for item, key in part:
@@ -260,7 +274,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                 shares.append((share_key(item), opendata.share_bytes(data)))
             else:
                 path = item.path
-                st = write_file(folder, path, render_job(env, site, templates, item), made_here)
+                text = render_job(env, site, templates, item)
+                st = write_file(folder, path, text, made_here)
+                if index_pages is not None and INDEX_MARK in text:
+                    write_file(index_pages, path, index_copy(text), made_copies)
             records.append((path, PageRecord(key, st.st_size, st.st_mtime_ns)))
         return records, shares
 
@@ -370,9 +387,13 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         exe = pagefind_executable()  # fail before writing anything when the extended build is missing
 
         def index(folder: Path) -> None:
-            with progress.stage("検索索引", unit="ページ") as tick:
-                stats = index_site(folder, exe)
-                tick(stats.pages)
+            copies = folder / INDEX_COPIES
+            try:
+                with progress.stage("検索索引", unit="ページ") as tick:
+                    stats = index_site(folder, exe, pages=copies)
+                    tick(stats.pages)
+            finally:
+                shutil.rmtree(copies, ignore_errors=True)
             progress.log(f"  検索索引の大きさ: {stats.bundle_bytes / 1_000_000:.2f} MB", verbose=True)
 
     templates = config.root / "templates"
@@ -383,7 +404,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         nonlocal produced
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
-                               old_output=old_output, page_jobs=page_jobs)
+                               old_output=old_output, page_jobs=page_jobs,
+                               index_pages=folder / INDEX_COPIES if search else None)
         if produced.files > produced.rendered:
             progress.log(f"  前回から変わらないファイル {produced.files - produced.rendered - always_written(site)}件は"
                          "生成し直さずに使いました", verbose=True)

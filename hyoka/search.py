@@ -133,6 +133,17 @@ WORKERS = 2
 # name the indicator inside a sentence, which the segmenter cuts better than a heading of kanji
 # alone), the links to the program's other years.
 EXCLUDE_SELECTORS = (".hy-chart", ".hy-table--numeric thead", ".hy-table--numeric tbody", ".hy-year-nav")
+# What index_copy cuts out of a page before Pagefind reads it: the markup hyoka writes for the
+# EXCLUDE_SELECTORS (htmlparts.py, templates/pages/sheet.html), as (start, end) pairs. Pagefind
+# would skip those parts anyway, but parsing them was ≈ 40 % of its time (a sheet page is
+# ≈ 55 KB, 2/3 of it SVG); the index is the same (tests/test_search.py compares the pages
+# Pagefind records). Markup written differently (a template edited by a city) is left in:
+# Pagefind still excludes it.
+_INDEX_CUTS = (('<figure class="hy-chart ', "</figure>"), ('<figure class="hy-chart"', "</figure>"),
+               ('<nav class="hy-year-nav"', "</nav>"))
+_NUMERIC_TABLE = ('<table class="hy-table hy-table--numeric">', "</table>")
+_TABLE_ROWS = (("<thead>", "</thead>"), ("<tbody>", "</tbody>"))
+INDEX_MARK = "data-pagefind-body"  # the pages Pagefind indexes (others are skipped: no copy needed)
 SHARDS_FILE = "shards.json"  # in the bundle: the shards in order, the first one's runtime loads all
 SORTS_FILE = "sorts.json"  # in the bundle: per sort key and shard, the values in Pagefind's order
 SHARD_FILTER = "_shard"  # a synthetic filter (mergeFilter) naming each page's shard in the browser
@@ -173,6 +184,32 @@ class Shard:
         return "{" + ",".join(self.pages) + "}"
 
 
+def index_copy(page: str) -> str:
+    """What Pagefind needs of a built page: the page without the parts it excludes (charts, the
+    rows of number tables, the year links), which hyoka's markup lets cut without parsing."""
+    for start, end in _INDEX_CUTS:
+        page = _cut(page, start, end)
+    start, end = _NUMERIC_TABLE
+    out, at = [], 0
+    while (i := page.find(start, at)) >= 0 and (j := page.find(end, i)) >= 0:
+        table = page[i:j]
+        for cut in _TABLE_ROWS:
+            table = _cut(table, *cut)
+        out += (page[at:i], table)
+        at = j
+    return "".join(out) + page[at:] if out else page
+
+
+def _cut(text: str, start: str, end: str) -> str:
+    """`text` without each part from `start` to the first `end` after it (both included); a
+    `start` without its `end` is kept."""
+    out, at = [], 0
+    while (i := text.find(start, at)) >= 0 and (j := text.find(end, i)) >= 0:
+        out.append(text[at:i])
+        at = j + len(end)
+    return "".join(out) + text[at:] if out else text
+
+
 def pagefind_executable() -> Path:
     """The extended Pagefind binary from the pagefind[extended] package, or a clear Japanese error."""
     try:
@@ -210,7 +247,7 @@ def plan_shards(folder: Path, shard_pages: int = SHARD_PAGES) -> list[Shard]:
                 continue
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             data = (Path(dirpath) / name).read_bytes()
-            if b"data-pagefind-body" not in data:
+            if INDEX_MARK.encode() not in data:
                 continue
             sheet = _SHEET_PAGE.fullmatch(rel)
             if sheet:
@@ -242,10 +279,15 @@ def plan_shards(folder: Path, shard_pages: int = SHARD_PAGES) -> list[Shard]:
 
 
 def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int = SHARD_PAGES,
-               workers: int | None = None) -> IndexStats:
+               workers: int | None = None, pages: Path | None = None) -> IndexStats:
     """Index `folder` (a built site) with Pagefind's extended build into `folder`/pagefind/: one
-    bundle per shard (pagefind/<shard>/), listed in pagefind/shards.json for the search page."""
+    bundle per shard (pagefind/<shard>/), listed in pagefind/shards.json for the search page.
+
+    `pages`: a folder laid out like `folder` holding what Pagefind reads instead of the pages
+    themselves, their `index_copy` (the build writes them while it renders).
+    """
     exe = executable or pagefind_executable()
+    source = pages or folder
     start = time.perf_counter()
     bundle = folder / BUNDLE_DIR
     shutil.rmtree(bundle, ignore_errors=True)  # no shard of an earlier run is left to be merged
@@ -256,16 +298,16 @@ def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int
         # The services load their dictionaries (on the probe) while the pages are read here; a
         # second one only when there will be shards for it (counted from the folder names).
         wanted = workers or min(WORKERS, os.cpu_count() or 1)
-        for _ in range(max(1, min(wanted, _likely_shards(folder, shard_pages)))):
+        for _ in range(max(1, min(wanted, _likely_shards(source, shard_pages)))):
             services.append(_Service(exe))
         watchdog.start()
         probes = [_Thread(_check_extended, service) for service in services]
-        shards = plan_shards(folder, shard_pages)
+        shards = plan_shards(source, shard_pages)
         for probe in probes:
             probe.result()
         while len(services) < min(wanted, len(shards)):
             services.append(_Service(exe))
-        pages = _run_shards(services, shards, folder, bundle)
+        indexed = _run_shards(services, shards, source, bundle)
     except BaseException:
         shutil.rmtree(bundle, ignore_errors=True)
         raise
@@ -275,7 +317,7 @@ def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int
             service.close()
     _finish_bundle(bundle, shards)
     size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
-    return IndexStats(pages, time.perf_counter() - start, size, len(shards))
+    return IndexStats(indexed, time.perf_counter() - start, size, len(shards))
 
 
 class _Thread(threading.Thread):

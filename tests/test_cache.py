@@ -171,3 +171,19 @@ def test_unchanged_files_are_not_parsed_again(site, monkeypatch) -> None:
     path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     run(site, search=False, jobs=1)
     assert path in calls  # its span of files (up to 100) is parsed again
+
+
+def test_a_build_with_search_after_an_edit_indexes_every_page_as_a_clean_build(site, tmp_path) -> None:
+    """Reused pages reach Pagefind too (linked into its input as they are): the pages it records
+    are those of a clean build."""
+    from .test_search import _fragments
+
+    run(site, search=True)
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
+    result = run(site, search=True)
+    clean = tmp_path / "clean-search"
+    assert 0 < result.rendered < run(replace(site, output_dir=clean), search=True, cache=False).rendered
+    built, expected = _fragments(site.output_dir / "pagefind"), _fragments(clean / "pagefind")
+    assert len(built) == len(result.site.sheets) and built == expected
+    assert any("追記しました" in page["content"].replace("\u200b", "") for page in built.values())

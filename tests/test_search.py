@@ -10,13 +10,14 @@ import functools
 import gzip
 import json
 import re
+import shutil
 import stat
 import sys
 from pathlib import Path
 
 import pytest
 
-from hyoka import search
+from hyoka import pipeline, search
 from hyoka.cli import main
 from hyoka.config import load_config
 from hyoka.pipeline import run
@@ -215,6 +216,43 @@ def test_generated_parts_are_left_out_of_the_index(site: Path) -> None:
     assert "成果指標「補助金交付件数」の目標と実績" in content
 
 
+def test_the_build_indexes_copies_without_the_excluded_parts_into_the_same_index(site: Path, tmp_path: Path) -> None:
+    """The build gives Pagefind each page's index_copy: the pages it records are the very same as
+    when it reads the pages themselves (and the copies are not published)."""
+    assert not (site / pipeline.INDEX_COPIES).exists()
+    whole = tmp_path / "site"
+    shutil.copytree(site, whole, ignore=shutil.ignore_patterns(search.BUNDLE_DIR))
+    stats = search.index_site(whole)
+    assert stats.pages == len(SHEETS)
+    built, direct = _fragments(site / "pagefind"), _fragments(whole / "pagefind")
+    assert built.keys() == direct.keys() and len(built) == len(SHEETS)
+    for url in built:
+        assert built[url] == direct[url], url
+    page = (site / "sheets/smartphone-subsidy/2025/index.html").read_text(encoding="utf-8")
+    copy = search.index_copy(page)
+    assert len(copy) < len(page) / 2
+    assert "<svg" not in copy and 'class="hy-year-nav' not in copy and "実績（縦棒）" not in copy
+    assert "成果指標「補助金交付件数」の目標と実績" in copy  # a number table's caption stays
+
+
+def test_index_copy_cuts_only_what_pagefind_excludes() -> None:
+    page = ('<main data-pagefind-body><p>a &lt;/figure&gt;</p>'
+            '<figure class="hy-chart hy-chart--cost"><figcaption>x</figcaption><svg></svg></figure>'
+            '<figure class="hy-chartless"><p>kept</p></figure>'
+            '<nav class="hy-year-nav" aria-label="y"><a href="#">2024</a></nav>'
+            '<table class="hy-table hy-table--numeric"><caption>c</caption><thead><tr><th>h</th></tr></thead>'
+            '<tbody><tr><td>1</td></tr></tbody></table>'
+            '<table class="hy-table"><thead><tr><th>kept</th></tr></thead></table>'
+            '<figure class="hy-chart">unclosed')
+    assert search.index_copy(page) == (
+        '<main data-pagefind-body><p>a &lt;/figure&gt;</p>'
+        '<figure class="hy-chartless"><p>kept</p></figure>'
+        '<table class="hy-table hy-table--numeric"><caption>c</caption></table>'
+        '<table class="hy-table"><thead><tr><th>kept</th></tr></thead></table>'
+        '<figure class="hy-chart">unclosed')
+    assert search.index_copy("<p>nothing to cut</p>") == "<p>nothing to cut</p>"
+
+
 # -- shards ----------------------------------------------------------------------------------
 
 
@@ -372,7 +410,7 @@ def test_failure_while_indexing_leaves_previous_site_untouched(project, monkeypa
         GOOD.replace("title: スマートフォン", "title: 変更後"), encoding="utf-8")
     seen: list[Path] = []
 
-    def broken(folder: Path, exe: Path | None = None) -> search.IndexStats:
+    def broken(folder: Path, exe: Path | None = None, **_: object) -> search.IndexStats:
         seen.append(folder)
         assert (folder / "sheets/good-sheet/2025/index.html").is_file()  # runs on the complete temp folder
         raise BuildError("検索の索引を作れません: テスト")
