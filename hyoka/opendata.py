@@ -229,8 +229,11 @@ def csv_lines(table: Table, rows: Iterable[dict[str, Any]] | None) -> str:
     if rows is None:
         writer.writerow(table.header)
     else:
+        # The csv module writes None as an empty cell, a str as it is and other values as
+        # str() (repr() for a float): what `cell` gives, but for a bool (true/false).
         names = [c.name for c in table.columns]
-        writer.writerows([cell(row.get(name)) for name in names] for row in rows)
+        writer.writerows([value if value.__class__ is not bool else cell(value) for value in map(row.get, names)]
+                         for row in rows)
     return buf.getvalue()
 
 

@@ -546,3 +546,17 @@ def test_import_csv_missing_file(csv_folder: Path, tmp_path: Path, capsys) -> No
     assert main(["import-csv", "--from", str(csv_folder), "--out", str(tmp_path / "c")]) == 1
     err = capsys.readouterr().err
     assert "costs.csv: ファイルを読めません" in err and "Traceback" not in err
+
+
+def test_csv_lines_write_each_value_as_cell_does() -> None:
+    """csv_lines leaves None, numbers and text to the csv module: the same cells as `cell`."""
+    from hyoka.opendata import Column, Table, cell, csv_lines
+
+    values = [True, False, None, 0, -3, 10**20, 1.5, 0.1 + 0.2, -0.0, 1e300, 2.0, "", "a,b", 'say "hi"',
+              "two\nlines", " lead", "=1+1", "令和7年度"]
+    table = Table("t.csv", "t", "t", tuple(Column(f"c{i}", f"c{i}", "text", "") for i in range(len(values))))
+    rows = [{f"c{i}": v for i, v in enumerate(values)}, {f"c{i}": v for i, v in enumerate(reversed(values))}, {}]
+    buf = io.StringIO(newline="")
+    csv.writer(buf, lineterminator="\r\n").writerows([cell(row.get(c.name)) for c in table.columns] for row in rows)
+    assert csv_lines(table, rows) == buf.getvalue()
+    assert csv_lines(table, rows).startswith("true,false,,0,-3,100000000000000000000,1.5,0.30000000000000004,")
