@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
@@ -61,6 +62,7 @@ class BuildCache:
     shares: dict[tuple[str, int, str], tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = field(
         default_factory=dict)
     combined: dict[str, PageRecord] = field(default_factory=dict)  # those files as written
+    shards: dict[str, Any] = field(default_factory=dict)  # the search index's shards (search.ShardRecord)
 
 
 @lru_cache(maxsize=1)

@@ -41,7 +41,15 @@ from .render import (
     render_site,
     sheet_dep,
 )
-from .search import INDEX_MARK, index_copy, index_site, pagefind_executable
+from .search import (
+    BUNDLE_DIR,
+    INDEX_MARK,
+    ShardRecord,
+    ShardReuse,
+    index_copy,
+    index_site,
+    pagefind_executable,
+)
 from .validate import check_duplicates, validate_source
 from .write import check_output_dir, check_paths, kill_point, write_file, write_folder
 
@@ -188,6 +196,7 @@ class Produced:
     pages: dict[str, PageRecord] = field(default_factory=dict)  # for the next build's cache
     shares: dict[tuple[str, int, str], Share] = field(default_factory=dict)
     combined: dict[str, PageRecord] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)  # files linked from the last build (unchanged)
 
 
 def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
@@ -238,6 +247,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             os.makedirs(os.path.dirname(copy), exist_ok=True)
             link_or_copy(target, copy)
         out.pages[path] = record
+        out.kept.add(path)
         return True
 
     old_combined = _old_combined(site, previous, old)
@@ -383,17 +393,26 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     check_paths(output_paths(site, page_jobs))
     kill_point("render")
     index = None
+    shards: dict[str, ShardRecord] = {}  # the index's shards as written, for the next build
     if search:
         exe = pagefind_executable()  # fail before writing anything when the extended build is missing
 
         def index(folder: Path) -> None:
+            nonlocal shards
             copies = folder / INDEX_COPIES
+            reuse = None
+            if old_output is not None and previous is not None and previous.shards:
+                reuse = ShardReuse(old_output / BUNDLE_DIR, previous.shards, produced.kept.__contains__)
             try:
                 with progress.stage("検索索引", unit="ページ") as tick:
-                    stats = index_site(folder, exe, pages=copies)
+                    stats = index_site(folder, exe, pages=copies, reuse=reuse)
                     tick(stats.pages)
             finally:
                 shutil.rmtree(copies, ignore_errors=True)
+            shards = stats.records
+            if stats.reused:
+                progress.log(f"  前回から変わらない検索索引の部分 {stats.reused}/{stats.shards}件はそのまま使いました",
+                             verbose=True)
             progress.log(f"  検索索引の大きさ: {stats.bundle_bytes / 1_000_000:.2f} MB", verbose=True)
 
     templates = config.root / "templates"
@@ -413,7 +432,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
 
     count = write_folder(fill, config.root / "assets", config.output_dir, finalize=index)
     save_cache(config.root, BuildCache(code_stamp(), config_text, record, str(output), produced.pages,
-                                       produced.shares, produced.combined))
+                                       produced.shares, produced.combined, shards))
     return BuildResult(site, count, warnings, produced.rendered)
 
 

@@ -22,8 +22,8 @@ import subprocess
 import threading
 import time
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +157,27 @@ _PROBE = ('<!DOCTYPE html><html lang="ja"><head><title>t</title></head>'
 
 
 @dataclass(frozen=True)
+class ShardRecord:
+    """A shard's bundle as one build wrote it, for the next build (hyoka/cache.py)."""
+
+    pages: tuple[str, ...]
+    first: bool  # the first shard keeps Pagefind's runtime files
+    indexer: str  # the Pagefind binary: path, size, mtime
+    files: tuple[tuple[str, int, int], ...]  # (path in the shard folder, size, mtime_ns) of each file
+
+
+@dataclass(frozen=True)
+class ShardReuse:
+    """What lets index_site take a shard's bundle from the last build instead of indexing it again:
+    the last bundle folder, its shards' records, and the pages that are unchanged since (their
+    files were reused by the build cache, so their index copies are the same)."""
+
+    bundle: Path
+    records: dict[str, ShardRecord]
+    unchanged: Callable[[str], bool]
+
+
+@dataclass(frozen=True)
 class IndexStats:
     """What the index stage did: pages indexed, seconds taken, bundle size in bytes, shards."""
 
@@ -164,6 +185,8 @@ class IndexStats:
     seconds: float
     bundle_bytes: int
     shards: int = 1
+    reused: int = 0  # shards taken from the last build
+    records: dict[str, ShardRecord] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -279,14 +302,17 @@ def plan_shards(folder: Path, shard_pages: int = SHARD_PAGES) -> list[Shard]:
 
 
 def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int = SHARD_PAGES,
-               workers: int | None = None, pages: Path | None = None) -> IndexStats:
+               workers: int | None = None, pages: Path | None = None,
+               reuse: ShardReuse | None = None) -> IndexStats:
     """Index `folder` (a built site) with Pagefind's extended build into `folder`/pagefind/: one
     bundle per shard (pagefind/<shard>/), listed in pagefind/shards.json for the search page.
 
     `pages`: a folder laid out like `folder` holding what Pagefind reads instead of the pages
-    themselves, their `index_copy` (the build writes them while it renders).
+    themselves, their `index_copy` (the build writes them while it renders). With `reuse`, a
+    shard whose pages are all unchanged since the last build is linked from its bundle.
     """
     exe = executable or pagefind_executable()
+    indexer = _indexer_stamp(exe)
     source = pages or folder
     start = time.perf_counter()
     bundle = folder / BUNDLE_DIR
@@ -294,20 +320,27 @@ def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int
     services: list[_Service] = []
     watchdog = threading.Timer(TIMEOUT, lambda: [s.kill() for s in list(services)])
     watchdog.daemon = True
+    shards: list[Shard] = []
     try:
-        # The services load their dictionaries (on the probe) while the pages are read here; a
-        # second one only when there will be shards for it (counted from the folder names).
         wanted = workers or min(WORKERS, os.cpu_count() or 1)
-        for _ in range(max(1, min(wanted, _likely_shards(source, shard_pages)))):
-            services.append(_Service(exe))
+        if reuse is None:
+            # The services load their dictionaries (on the probe) while the pages are read here; a
+            # second one only when there will be shards for it (counted from the folder names).
+            for _ in range(max(1, min(wanted, _likely_shards(source, shard_pages)))):
+                services.append(_Service(exe))
         watchdog.start()
         probes = [_Thread(_check_extended, service) for service in services]
         shards = plan_shards(source, shard_pages)
+        todo = [shard for i, shard in enumerate(shards)
+                if reuse is None or not _reuse_shard(reuse, shard, i == 0, indexer, bundle)]
         for probe in probes:
             probe.result()
-        while len(services) < min(wanted, len(shards)):
+        if not services:
+            services.append(_Service(exe))  # checked even when every shard is reused
+            _check_extended(services[0])
+        while len(services) < min(wanted, len(todo)):
             services.append(_Service(exe))
-        indexed = _run_shards(services, shards, source, bundle)
+        indexed = _run_shards(services, todo, source, bundle)
     except BaseException:
         shutil.rmtree(bundle, ignore_errors=True)
         raise
@@ -316,8 +349,61 @@ def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int
         for service in services:
             service.close()
     _finish_bundle(bundle, shards)
-    size = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file())
-    return IndexStats(indexed, time.perf_counter() - start, size, len(shards))
+    records = {shard.name: _shard_record(bundle, shard, i == 0, indexer) for i, shard in enumerate(shards)}
+    size = sum(size for record in records.values() for _, size, _ in record.files)
+    size += sum(p.stat().st_size for p in bundle.iterdir() if p.is_file())
+    indexing = {id(shard) for shard in todo}
+    reused = [shard for shard in shards if id(shard) not in indexing]
+    return IndexStats(indexed + sum(len(shard.pages) for shard in reused), time.perf_counter() - start,
+                      size, len(shards), len(reused), records)
+
+
+def _indexer_stamp(exe: Path) -> str:
+    """The Pagefind binary as a ShardRecord names it (another binary or version: index again)."""
+    try:
+        st = exe.stat()
+    except OSError:
+        return str(exe)  # starting it fails with its own message
+    return f"{exe}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _reuse_shard(reuse: ShardReuse, shard: Shard, first: bool, indexer: str, bundle: Path) -> bool:
+    """Link the last build's bundle of `shard` into `bundle` when nothing it indexed has changed
+    and its files are as that build left them; False (nothing linked) otherwise."""
+    record = reuse.records.get(shard.name)
+    if (record is None or record.pages != shard.pages or record.first != first or record.indexer != indexer
+            or not all(reuse.unchanged(page) for page in shard.pages)):
+        return False
+    old = reuse.bundle / shard.name
+    for path, size, mtime_ns in record.files:
+        try:
+            st = os.stat(old / path)
+        except OSError:
+            return False
+        if st.st_size != size or st.st_mtime_ns != mtime_ns:
+            return False
+    try:
+        for path, _, _ in record.files:
+            target = bundle / shard.name / path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(old / path, target)
+            except OSError:
+                shutil.copy2(old / path, target)
+    except OSError:
+        shutil.rmtree(bundle / shard.name, ignore_errors=True)
+        return False
+    return True
+
+
+def _shard_record(bundle: Path, shard: Shard, first: bool, indexer: str) -> ShardRecord:
+    folder = bundle / shard.name
+    files = []
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            st = os.stat(os.path.join(dirpath, name))
+            files.append((Path(dirpath, name).relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    return ShardRecord(shard.pages, first, indexer, tuple(sorted(files)))
 
 
 class _Thread(threading.Thread):

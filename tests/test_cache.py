@@ -173,17 +173,47 @@ def test_unchanged_files_are_not_parsed_again(site, monkeypatch) -> None:
     assert path in calls  # its span of files (up to 100) is parsed again
 
 
-def test_a_build_with_search_after_an_edit_indexes_every_page_as_a_clean_build(site, tmp_path) -> None:
-    """Reused pages reach Pagefind too (linked into its input as they are): the pages it records
-    are those of a clean build."""
+def test_a_build_with_search_after_an_edit_indexes_every_page_as_a_clean_build(site, tmp_path, monkeypatch) -> None:
+    """Reused pages reach Pagefind too (linked into its input as they are), and a shard whose pages
+    are all unchanged is taken from the last bundle: the pages the index records are those of a
+    clean build."""
+    from hyoka import search
+
     from .test_search import _fragments
 
+    indexed: list[str] = []
+    index_shard = search._index_shard
+    monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
     run(site, search=True)
-    path = sorted(site.content_dir.rglob("*.md"))[0]
+    assert sorted(indexed) == ["2024", "2025"]
+    indexed.clear()
+    assert run(site, search=True).rendered == 0 and indexed == []  # nothing changed: nothing indexed
+    path = next(p for p in sorted(site.content_dir.rglob("*.md")) if p.parent.name == "2025")
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
     result = run(site, search=True)
+    assert indexed == ["2025"]  # the 2024 shard's pages did not change
     clean = tmp_path / "clean-search"
     assert 0 < result.rendered < run(replace(site, output_dir=clean), search=True, cache=False).rendered
     built, expected = _fragments(site.output_dir / "pagefind"), _fragments(clean / "pagefind")
     assert len(built) == len(result.site.sheets) and built == expected
     assert any("追記しました" in page["content"].replace("\u200b", "") for page in built.values())
+    for name in ("shards.json", "sorts.json"):
+        assert (site.output_dir / "pagefind" / name).read_bytes() == (clean / "pagefind" / name).read_bytes()
+    # Pagefind names its files by content hashes that differ from run to run: compare the layout.
+    def layout(bundle: Path) -> list[tuple[str, int]]:
+        return sorted((p.parent.name, len(list(p.parent.glob(f"*{p.suffix}")))) for p in bundle.rglob("*") if p.is_file())
+
+    assert layout(site.output_dir / "pagefind") == layout(clean / "pagefind")
+
+
+def test_a_changed_bundle_file_is_indexed_again(site, monkeypatch) -> None:
+    from hyoka import search
+
+    run(site, search=True)
+    meta = next((site.output_dir / "pagefind" / "2024").glob("*.pf_meta"))
+    meta.write_bytes(meta.read_bytes() + b"x")  # edited by hand: not the file the last build wrote
+    indexed: list[str] = []
+    index_shard = search._index_shard
+    monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
+    run(site, search=True)
+    assert indexed == ["2024"]
