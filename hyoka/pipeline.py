@@ -196,7 +196,9 @@ class Produced:
     pages: dict[str, PageRecord] = field(default_factory=dict)  # for the next build's cache
     shares: dict[tuple[str, int, str], Share] = field(default_factory=dict)
     combined: dict[str, PageRecord] = field(default_factory=dict)
-    kept: set[str] = field(default_factory=set)  # files linked from the last build (unchanged)
+    # Files with the same bytes as in the last build's output (linked from it, or rendered again
+    # to the same text; the latter only looked for in a build with search, its one use).
+    same: set[str] = field(default_factory=set)
 
 
 def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
@@ -247,8 +249,16 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             os.makedirs(os.path.dirname(copy), exist_ok=True)
             link_or_copy(target, copy)
         out.pages[path] = record
-        out.kept.add(path)
+        out.same.add(path)
         return True
+
+    def same_as_before(path: str, text: str) -> bool:
+        """True when the last build wrote `text` to `path` (and the file is still as it was written)."""
+        record = previous.pages.get(path) if previous is not None else None
+        if record is None or not reusable(record, record.key, f"{old}/{path}"):
+            return False
+        with open(f"{old}/{path}", "rb") as f:
+            return f.read() == text.encode("utf-8")
 
     old_combined = _old_combined(site, previous, old)
     items: list[tuple[PageJob | Sheet, str]] = []
@@ -271,11 +281,12 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     if any(isinstance(item, PageJob) for item, _ in items):
         compile_templates(env, page_jobs, templates)  # once, before the workers fork
 
-    def span(part: Sequence[tuple[PageJob | Sheet, str]]) -> tuple[list[tuple[str, PageRecord]], list[Any]]:
+    def span(part: Sequence[tuple[PageJob | Sheet, str]]) -> tuple[list[tuple[str, PageRecord]], list[Any], list[str]]:
         made_here: set[Path] = set()
         made_copies: set[Path] = set()
         records = []
         shares = []
+        same = []
         for item, key in part:
             if isinstance(item, Sheet):
                 data = opendata.sheet_data(item, site_tables, base)
@@ -288,17 +299,20 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                 st = write_file(folder, path, text, made_here)
                 if index_pages is not None and INDEX_MARK in text:
                     write_file(index_pages, path, index_copy(text), made_copies)
+                    if old is not None and same_as_before(path, text):
+                        same.append(path)  # its search index shard may still be reused
             records.append((path, PageRecord(key, st.st_size, st.st_mtime_ns)))
-        return records, shares
+        return records, shares, same
 
     results = map_spans(span, items, jobs=jobs if len(items) > 96 else 1, span=48)
     folder_made: set[Path] = set()
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
     for page in opendata.web_files(site, html_paths):  # while the workers render
         write_file(folder, page.path, page.text, folder_made)
-    for records, shares in results:
+    for records, shares, same in results:
         out.pages.update(records)
         out.shares.update(shares)
+        out.same.update(same)
         out.rendered += len(records)
         if on_files is not None:
             on_files(len(records))
@@ -402,7 +416,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             copies = folder / INDEX_COPIES
             reuse = None
             if old_output is not None and previous is not None and previous.shards:
-                reuse = ShardReuse(old_output / BUNDLE_DIR, previous.shards, produced.kept.__contains__)
+                reuse = ShardReuse(old_output / BUNDLE_DIR, previous.shards, produced.same.__contains__)
             try:
                 with progress.stage("検索索引", unit="ページ") as tick:
                     stats = index_site(folder, exe, pages=copies, reuse=reuse)

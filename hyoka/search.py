@@ -169,8 +169,8 @@ class ShardRecord:
 @dataclass(frozen=True)
 class ShardReuse:
     """What lets index_site take a shard's bundle from the last build instead of indexing it again:
-    the last bundle folder, its shards' records, and the pages that are unchanged since (their
-    files were reused by the build cache, so their index copies are the same)."""
+    the last bundle folder, its shards' records, and whether a page is unchanged since (the same
+    bytes as in the last build's output, so its index copy is the same too)."""
 
     bundle: Path
     records: dict[str, ShardRecord]

@@ -217,3 +217,22 @@ def test_a_changed_bundle_file_is_indexed_again(site, monkeypatch) -> None:
     monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
     run(site, search=True)
     assert indexed == ["2024"]
+
+
+def test_a_shard_whose_pages_were_rendered_again_to_the_same_bytes_is_reused(site, monkeypatch) -> None:
+    """An edit of one year's sheet renders the program's other years again (their pages link it);
+    when such a page comes out byte for byte as before, its shard is still taken from the last bundle."""
+    from hyoka import search
+
+    run(site, search=True)
+    other_year = site.output_dir / "sheets/smartphone-subsidy/2024/index.html"
+    before = other_year.read_bytes(), other_year.stat().st_ino
+    indexed: list[str] = []
+    index_shard = search._index_shard
+    monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
+    path = site.content_dir / "2025" / "smartphone-subsidy.md"
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
+    run(site, search=True)
+    assert other_year.stat().st_ino != before[1]  # rendered again ...
+    assert other_year.read_bytes() == before[0]  # ... to the same bytes
+    assert indexed == ["2025"]
