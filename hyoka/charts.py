@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from .era import wareki as _wareki_uncached
+from .era import wareki  # cached: charts write a handful of years thousands of times
 from .model import Achievement, CostYear, Indicator, IndicatorValue, Number
 from .render import fmt_man_yen, fmt_number
 
@@ -38,10 +38,6 @@ BAR_LABEL_FONT = 13             # the row labels of a horizontal bar chart
 MIN_WIDTH = 340
 # A slot must hold 「令和10年度」 at FONT with a little air.
 MIN_SLOT = 66
-
-
-# 「令和6年度」 for a year: charts write a handful of years thousands of times.
-wareki = functools.lru_cache(maxsize=512)(_wareki_uncached)
 
 
 class _SvgNumber(dict):  # type: ignore[type-arg]
@@ -270,7 +266,7 @@ def _desc(ind: Indicator, rows: Sequence[tuple[str, str, str, Achievement]]) -> 
     return "".join(parts)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1 << 14)
 def _label_width(label: str) -> float:
     """text_width of a value label at FONT (labels like 「1,234」 recur across charts)."""
     return text_width(label, FONT)
@@ -326,7 +322,7 @@ class _IndicatorFrame(NamedTuple):
     slots: tuple[_SlotFrame, ...]
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1 << 14)
 def _nice_axis_cached(max_value: Number, integer: bool) -> Axis:
     return nice_axis(max_value, integer=integer)
 
@@ -384,56 +380,77 @@ def _state(v: IndicatorValue, lower_is_better: bool) -> Achievement:
     return "achieved" if met else "not_achieved"
 
 
+def achievements(ind: Indicator) -> dict[int, Achievement]:
+    """Indicator.achievement of every year the indicator has, at once (it looks each year up)."""
+    # Indicator.value(year) is the first entry of that year.
+    first: dict[int, IndicatorValue] = {}
+    for v in ind.values:
+        first.setdefault(v.year, v)
+    lower_is_better = ind.lower_is_better
+    return {year: _state(v, lower_is_better) for year, v in first.items()}
+
+
 def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
     """Target (marker line) vs actual (bar) per fiscal year of one indicator."""
     values = ind.values
     unit = ind.unit
-    numbers = [x for v in values for x in (v.target, v.actual) if x is not None]
-    integer = all(float(x).is_integer() for x in numbers)
-    axis = _nice_axis_cached(max([0, *numbers]), integer)
+    suffix = unit or ""
+    # The largest value (or 0) and whether all are whole: max([0, *numbers]) and
+    # all(float(x).is_integer() for x in numbers) in one pass.
+    highest: Number = 0
+    integer = True
+    for v in values:
+        for x in (v.target, v.actual):
+            if x is not None:
+                if x > highest:
+                    highest = x
+                if integer and not float(x).is_integer():
+                    integer = False
+    axis = _nice_axis_cached(highest, integer)
     frame = _indicator_frame(axis, max(1, len(values)))
     top = float(axis.top)
     baseline = _IND_BASELINE
     bar_w = frame.bar_w
-    # Indicator.value(year) is the first entry of that year: states and the summary use it.
-    first = {}
-    for v in values:
-        first.setdefault(v.year, v)
-    states = {year: _state(v, ind.lower_is_better) for year, v in first.items()}
+    states = achievements(ind)
     slots = []
     desc_rows = []
+    r = _r
     for f, v in zip(frame.slots, values, strict=False):  # one slot more than values when there are none
+        target, actual, year = v.target, v.actual, v.year
         bar_y = bar_h = None
-        target_y = None if v.target is None else _y_of(v.target, top)
-        if v.actual is not None:
-            bar_y = _y_of(v.actual, top)
-            bar_h = _r(baseline - bar_y)
-            value_label = fmt_number(v.actual)
+        if target is None:
+            target_y = None
+            target_text = MISSING_TEXT
+            target_path = ""
+        else:
+            target_y = _y_of(target, top)
+            target_text = fmt_number(target) + suffix
+            target_path = _diamond(f.diamond_x, target_y)
+        if actual is not None:
+            bar_y = _y_of(actual, top)
+            bar_h = r(baseline - bar_y)
+            value_label = fmt_number(actual)
+            actual_text = value_label + suffix
             value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
         else:
             value_label = ""
+            actual_text = MISSING_TEXT
             inside = False
             value_y = baseline - 12
             if target_y is not None and target_y > baseline - 24:
                 value_y = target_y - 12
-        state = states[v.year]
-        year_label = wareki(v.year)
-        target_text = fmt_value(v.target, unit)
-        actual_text = fmt_value(v.actual, unit)
+        state = states[year]
+        year_label = wareki(year)
         desc_rows.append((year_label, target_text, actual_text, state))
+        # Positional, in IndicatorSlot's field order (a chart has a few; keywords cost more).
         slots.append(IndicatorSlot(
-            year=v.year, year_label=year_label, x=f.x, cx=f.cx, width=f.width,
-            target=v.target, actual=v.actual, target_text=target_text, actual_text=actual_text,
-            missing_target=v.target is None, missing_actual=v.actual is None,
-            bar_x=f.bar_x, bar_width=bar_w, bar_y=bar_y, bar_height=bar_h,
-            value_label=value_label, value_y=_r(value_y), value_inside=inside,
-            target_y=target_y, target_x1=f.target_x1, target_x2=f.target_x2,
-            target_path="" if target_y is None else _diamond(f.diamond_x, target_y),
-            achievement=state, achievement_text=ACHIEVEMENT_TEXT[state],
-            is_results_year=v.year == results_year, tag_x=f.tag_x,
+            year, year_label, f.x, f.cx, f.width, target, actual, target_text, actual_text,
+            target is None, actual is None, f.bar_x, bar_w, bar_y, bar_h,
+            value_label, r(value_y), inside, target_y, f.target_x1, f.target_x2, target_path,
+            state, ACHIEVEMENT_TEXT[state], year == results_year, f.tag_x,
         ))
-    focus = _focus_year(list(first), results_year)
-    summary = _summary(ind, results_year, focus, None if focus is None else first[focus],
+    focus = _focus_year(list(states), results_year)
+    summary = _summary(ind, results_year, focus, None if focus is None else ind.value(focus),
                        "no_actual" if focus is None else states[focus])
     plot_top = _IND_PLOT_TOP
     return IndicatorChart(
@@ -581,24 +598,52 @@ def _cost_desc(costs: Sequence[CostYear], kinds: Sequence[tuple[str, str, str]])
     return "".join(parts)
 
 
-def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
-    """Stacked bars of 事業経費 + 概算人件費 per fiscal year, with kind, total and staff labels."""
-    n = max(1, len(costs))
+# Vertical layout of the cost chart (user units).
+_COST_PLOT_TOP, _COST_PLOT_H = 42, 140
+_COST_BASELINE = _COST_PLOT_TOP + _COST_PLOT_H
+_COST_HEIGHT = _r(_COST_BASELINE + 62)
+
+
+class _CostFrame(NamedTuple):
+    """Everything of a cost chart that depends only on its number of years."""
+
+    slot_w: float
+    width: Number
+    view_box: str
+    bar_w: Number
+    slots: tuple[tuple[Number, Number, Number, Number], ...]  # per bar: x, cx, width, bar_x
+
+
+@functools.lru_cache(maxsize=64)
+def _cost_frame(n: int) -> _CostFrame:
+    """The horizontal geometry of a cost chart of `n` bars (n ≥ 1); cached: charts share it."""
     pad = 8
     slot_w = max(MIN_SLOT, (MIN_WIDTH - 2 * pad) / n)
+    bar_w = _r(min(40.0, slot_w * 0.55))
+    slots = []
+    for i in range(n):
+        x = pad + i * slot_w
+        cx = x + slot_w / 2
+        slots.append((_r(x), _r(cx), _r(slot_w), _r(cx - bar_w / 2)))
     width = _r(2 * pad + n * slot_w)
-    plot_top, plot_h = 42, 140
-    baseline = plot_top + plot_h
+    return _CostFrame(slot_w, width, f"0 0 {fmt_svg(width)} {fmt_svg(_COST_HEIGHT)}", bar_w, tuple(slots))
+
+
+def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
+    """Stacked bars of 事業経費 + 概算人件費 per fiscal year, with kind, total and staff labels."""
+    frame = _cost_frame(max(1, len(costs)))
+    slot_w = frame.slot_w
+    width = frame.width
+    plot_top, plot_h = _COST_PLOT_TOP, _COST_PLOT_H
+    baseline = _COST_BASELINE
     stacks = [_cost_parts(c) for c in costs]
     highest = max([0.0, *(float(sum(v for _, v in s)) for s in stacks),
                    *(float(c.total) for c in costs if c.total is not None)])
     axis_max = _tidy(highest) if highest > 0 else 1
     scale = plot_h / float(axis_max)
-    bar_w = _r(min(40.0, slot_w * 0.55))
+    bar_w = frame.bar_w
     bars = []
-    for i, (c, stack) in enumerate(zip(costs, stacks, strict=True)):
-        x = pad + i * slot_w
-        cx = x + slot_w / 2
+    for (x, cx, slot_width, bar_x), c, stack in zip(frame.slots, costs, stacks, strict=False):
         segments = []
         bottom = baseline
         for j, (key, value) in enumerate(stack):
@@ -616,8 +661,8 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
         missing = c.total is None and c.operating is None and c.personnel is None
         bars.append(CostBar(
             year=c.year, year_label=wareki(c.year), kind=c.kind,
-            style=KIND_STYLES.get(c.kind, "other"), x=_r(x), cx=_r(cx), width=_r(slot_w),
-            bar_x=_r(cx - bar_w / 2), bar_width=bar_w, total=c.total,
+            style=KIND_STYLES.get(c.kind, "other"), x=x, cx=cx, width=slot_width,
+            bar_x=bar_x, bar_width=bar_w, total=c.total,
             total_label=MISSING_TEXT if c.total is None else fmt_number(c.total),
             total_y=_r((baseline - 12) if missing else bottom - 6),
             segments=tuple(segments), staff=c.staff_regular, staff_label=_staff_label(c.staff_regular),
@@ -628,9 +673,8 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
         if b.kind not in [k for k, _, _ in kinds]:
             kinds.append((b.kind, b.style, KIND_STYLE_TEXT[b.style]))
     keys = tuple(k for k in SEGMENT_LABELS if any(s.key == k for b in bars for s in b.segments))
-    height = _r(baseline + 62)
     return CostChart(
-        width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
+        width=width, height=_COST_HEIGHT, view_box=frame.view_box,
         plot_top=plot_top, baseline=baseline,
         highlight_y=plot_top - 20, highlight_height=_r(baseline + 61 - (plot_top - 20)),
         axis_max=axis_max, bars=tuple(bars), kinds=tuple(kinds), segment_keys=keys,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -34,6 +35,9 @@ def parse_wareki_year(text: str) -> int | None:
     return None  # pragma: no cover - the regex admits only known eras
 
 
+# wareki and fiscal_year_label are cached: a page writes a handful of years dozens of times (typed:
+# 2024 and 2024.0 are different keys, as their labels differ).
+@functools.lru_cache(maxsize=1024, typed=True)
 def wareki(year: int) -> str:
     """「令和6年度」 for 2024; 令和元年度 for 2019; falls back to 「2024年度」 before 昭和."""
     for name, _abbr, start in ERAS:
@@ -43,6 +47,7 @@ def wareki(year: int) -> str:
     return f"{year}年度"
 
 
+@functools.lru_cache(maxsize=1024, typed=True)
 def fiscal_year_label(year: int, style: str = "wareki") -> str:
     """「令和6年度（2024年度）」: 和暦 with 西暦 beside; style "seireki" puts 西暦 first."""
     if style == "seireki":

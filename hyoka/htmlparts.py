@@ -7,9 +7,9 @@ one `Markup`, with the same bytes the former templates produced (tests/test_rend
 those macros as the reference; tests/golden/ holds whole pages).
 
 Escaping rule: every text that can come from a sheet or the configuration (names, units, kinds,
-comments, ids) goes through `escape` exactly once. Numbers, coordinates, year labels and the
-fixed Japanese words of hyoka/charts.py are formatted by Python and cannot contain markup
-characters, so they are written as they are.
+comments, ids) goes through `escape` (or `_esc`, the same for a str) exactly once. Numbers,
+coordinates, year labels and the fixed Japanese words of hyoka/charts.py are formatted by Python
+and cannot contain markup characters, so they are written as they are.
 
 The templates call these as filters and globals registered in hyoka.render.make_env:
 `{{ v | value }}`, `{{ v | value(unit) }}`, `{{ indicator_chart(ind, chart_id, results_year) }}`,
@@ -22,6 +22,7 @@ assets/css/charts.css and site.css.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from numbers import Number as _AnyNumber
 from typing import Any
@@ -40,6 +41,16 @@ EMPTY = ('<span class="hy-empty"><span aria-hidden="true">—</span>'
          '<span class="hy-visually-hidden">データなし</span></span>')
 _EMPTY_MARKUP = Markup(EMPTY)
 
+_MARKUP_CHARS = re.compile("[&<>\"']")
+
+
+def _esc(text: Any) -> str:
+    """`str(escape(text))`: the text itself when it is a plain str without any of the five
+    characters escape replaces (most texts), so no Markup is made for it."""
+    if type(text) is str and _MARKUP_CHARS.search(text) is None:
+        return text
+    return str(escape(text))
+
 
 def value_html(v: Any, unit: Any = None) -> Markup:
     """A text value (escaped), a number with thousands separators and its unit, or the empty mark.
@@ -55,6 +66,39 @@ def value_html(v: Any, unit: Any = None) -> Markup:
     if unit:
         return Markup(f'{fmt_number(v)}<span class="hy-unit">{escape(unit)}</span>')
     return Markup(fmt_number(v))
+
+
+def _value_text(v: Any, unit_html: str = "") -> str:
+    """value_html as a str for the table cells, with the unit already written as markup
+    (`_unit_html(unit)`): the unit is escaped once per table, not once per cell."""
+    t = type(v)
+    if t is not int and t is not float:
+        if v is None or (isinstance(v, str) and not v.strip()):
+            return EMPTY
+        if not isinstance(v, _AnyNumber):
+            return _esc(v)
+    return fmt_number(v) + unit_html
+
+
+def _unit_html(unit: Any) -> str:
+    """The unit after a number, as value_html writes it ("" for no unit)."""
+    return f'<span class="hy-unit">{_esc(unit)}</span>' if unit else ""
+
+
+# Fiscal years as escaped table headings, per `fy` filter and year (a page heads ~20 rows and
+# columns with a handful of years). `fy` is a pure function of the year (the site's year format).
+_FY_HTML: dict[tuple[Callable[[int], str], int], str] = {}
+
+
+def _fy_html(fy: Callable[[int], str], year: int) -> str:
+    """_esc(fy(year)), remembered."""
+    key = (fy, year)
+    text = _FY_HTML.get(key)
+    if text is None:
+        if len(_FY_HTML) > 4096:
+            _FY_HTML.clear()
+        text = _FY_HTML[key] = _esc(fy(year))
+    return text
 
 
 # -- indicator chart -------------------------------------------------------------------------------
@@ -103,17 +147,17 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
     """
     c = charts.indicator_chart(ind, results_year)
     out = [f'<figure class="hy-chart hy-chart--indicator">\n'
-           f'  <figcaption class="hy-chart__summary">{escape(c.summary)}</figcaption>\n']
+           f'  <figcaption class="hy-chart__summary">{_esc(c.summary)}</figcaption>\n']
     if c.slots:
         T = _T
-        cid = escape(chart_id)
+        cid = _esc(chart_id)
         small = c.small_font_size
         out.append(_INDICATOR_LEGEND)
         out.append(
             f'  <svg class="hy-chart__svg" viewBox="{c.view_box}" role="img" '
             f'aria-labelledby="{cid}-title {cid}-desc" font-size="{c.font_size}">\n'
-            f'    <title id="{cid}-title">{escape(c.title)}</title>\n'
-            f'    <desc id="{cid}-desc">{escape(c.desc)}</desc>\n'
+            f'    <title id="{cid}-title">{_esc(c.title)}</title>\n'
+            f'    <desc id="{cid}-desc">{_esc(c.desc)}</desc>\n'
             '    <g aria-hidden="true">\n')
         for s in c.slots:
             if s.is_results_year:
@@ -121,7 +165,7 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
                            f'width="{T[s.width]}" height="{T[c.highlight_height]}"/>\n')
         if c.unit_label:
             out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">'
-                       f'{escape(c.unit_label)}</text>\n')
+                       f'{_esc(c.unit_label)}</text>\n')
         out.append(_tick_lines(c.ticks, c.plot_left, c.plot_right, c.tick_x, small))
         bar_width = T[c.slots[0].bar_width]
         for s in c.slots:
@@ -144,7 +188,7 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
                            f'      <path class="hy-chart__target-mark" d="{s.target_path}"/>\n')
             if s.missing_actual:
                 out.append(f'      <text class="hy-chart__missing" x="{cx}" y="{T[s.value_y]}" text-anchor="middle" '
-                           f'font-size="{small}">{escape(s.actual_text)}</text>\n')
+                           f'font-size="{small}">{_esc(s.actual_text)}</text>\n')
             else:
                 inside = " hy-chart__value--inside" if s.value_inside else ""
                 out.append(f'      <text class="hy-chart__value{inside}" x="{cx}" y="{T[s.value_y]}" '
@@ -187,21 +231,23 @@ def indicator_table_html(ind: Indicator, table_id: str, results_year: int,
                          fy: Callable[[int], str]) -> Markup:
     """Target, actual and achievement per fiscal year of one Indicator, as a table with caption
     and th scope (WCAG 1.3.1). `fy` writes a fiscal year (the template filter `fy`)."""
-    tid = escape(table_id)
+    tid = _esc(table_id)
     unit = ind.unit
-    caption_unit = f"（単位: {escape(unit)}）" if unit else ""
+    caption_unit = f"（単位: {_esc(unit)}）" if unit else ""
+    unit_html = _unit_html(unit)
+    states = charts.achievements(ind)
     out = [f'<div class="hy-table-wrap" role="region" aria-labelledby="{tid}" tabindex="0">\n'
            f'<table class="hy-table hy-table--numeric">\n'
-           f'  <caption id="{tid}">{escape(ind.kind_label)}「{escape(ind.name)}」の目標と実績{caption_unit}</caption>\n',
+           f'  <caption id="{tid}">{_esc(ind.kind_label)}「{_esc(ind.name)}」の目標と実績{caption_unit}</caption>\n',
            _INDICATOR_TABLE_HEAD]
     for v in ind.values:
-        state = ind.achievement(v.year)
+        state = states[v.year]
         current = v.year == results_year
         out.append(
             f'{_ROW_CURRENT if current else _ROW}'
-            f'      <th scope="row">{escape(fy(v.year))}{_CURRENT_TAG if current else ""}</th>\n'
-            f'      <td>{value_html(v.target, unit)}</td>\n'
-            f'      <td>{value_html(v.actual, unit)}</td>\n'
+            f'      <th scope="row">{_fy_html(fy, v.year)}{_CURRENT_TAG if current else ""}</th>\n'
+            f'      <td>{_value_text(v.target, unit_html)}</td>\n'
+            f'      <td>{_value_text(v.actual, unit_html)}</td>\n'
             f'      <td class="hy-achievement hy-achievement--{_STATE_CLASS[state]}">'
             f'{charts.ACHIEVEMENT_TEXT[state]}</td>\n'
             '    </tr>\n')
@@ -242,22 +288,22 @@ def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
     inside (patterns too). Geometry: hyoka.charts.cost_chart.
     """
     c = charts.cost_chart(sheet.costs, sheet.results_year)
-    cid = escape(chart_id)
+    cid = _esc(chart_id)
     small = c.small_font_size
     styles = {style for _, style, _ in c.kinds}
     out = [f'<figure class="hy-chart hy-chart--cost">\n'
-           f'  <figcaption class="hy-chart__summary">{escape(c.summary)}</figcaption>\n',
+           f'  <figcaption class="hy-chart__summary">{_esc(c.summary)}</figcaption>\n',
            _COST_LEGEND]
     for kind, style, style_text in c.kinds:
         out.append(f'    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" '
                    f'aria-hidden="true">{_segment(cid, "personnel", style, 8, 1, 12, 6)}'
-                   f'{_segment(cid, "operating", style, 8, 9, 12, 8)}</svg>{escape(kind)}（{style_text}）</li>\n')
+                   f'{_segment(cid, "operating", style, 8, 9, 12, 8)}</svg>{_esc(kind)}（{style_text}）</li>\n')
     out.append(
         f'  </ul>\n'
         f'  <svg class="hy-chart__svg" viewBox="{c.view_box}" role="img" '
         f'aria-labelledby="{cid}-title {cid}-desc" font-size="{c.font_size}">\n'
-        f'    <title id="{cid}-title">{escape(c.title)}</title>\n'
-        f'    <desc id="{cid}-desc">{escape(c.desc)}</desc>\n'
+        f'    <title id="{cid}-title">{_esc(c.title)}</title>\n'
+        f'    <desc id="{cid}-desc">{_esc(c.desc)}</desc>\n'
         '    <defs>\n')
     # The legend always shows the two parts; "total" is the bar of a year without a breakdown.
     for key in ("operating", "personnel", "total"):
@@ -282,7 +328,7 @@ def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
         if b.is_results_year:
             out.append(f'      <rect class="hy-chart__highlight" x="{T[b.x]}" y="{c.highlight_y}" '
                        f'width="{T[b.width]}" height="{T[c.highlight_height]}"/>\n')
-    out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">{escape(c.unit_label)}</text>\n')
+    out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">{_esc(c.unit_label)}</text>\n')
     # Constant parts of the texts under each bar.
     year_tail = f'y="{c.year_y}" text-anchor="middle" font-size="{c.year_font_size}">'
     kind_tail = f'y="{c.kind_y}" text-anchor="middle" font-size="{small}">'
@@ -302,7 +348,7 @@ def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
         current = " hy-chart__year--current" if b.is_results_year else ""
         out.append(
             f'      <text class="hy-chart__year{current}" x="{cx}" {year_tail}{b.year_label}</text>\n'
-            f'      <text class="hy-chart__kind" x="{cx}" {kind_tail}{escape(b.kind)}</text>\n'
+            f'      <text class="hy-chart__kind" x="{cx}" {kind_tail}{_esc(b.kind)}</text>\n'
             f'      <text class="hy-chart__staff" x="{cx}" {staff_tail}{b.staff_label}</text>\n')
     out.append(f'      <line class="hy-chart__baseline" x1="0" y1="{c.baseline}" x2="{T[c.width]}" y2="{c.baseline}"/>\n'
                '    </g>\n  </svg>\n')
@@ -324,20 +370,20 @@ def cost_table_html(sheet: Sheet, table_id: str, fy: Callable[[int], str]) -> Ma
     """The cost table (事業費) of a Sheet: one column per fiscal year with its kind (決算・予算・予定),
     rows as on the paper sheet; amounts in 千円, staff in 人 with two decimals. `table_id`: unique id
     for the caption; `fy` writes a fiscal year (the template filter `fy`)."""
-    tid = escape(table_id)
+    tid = _esc(table_id)
     costs = sheet.costs
     out = [f'<div class="hy-table-wrap" role="region" aria-labelledby="{tid}" tabindex="0">\n'
            '<table class="hy-table hy-table--numeric">\n'
            f'  <caption id="{tid}">事業費と職員数（金額の単位: 千円、職員数の単位: 人）</caption>\n'
            '  <thead>\n    <tr>\n      <th scope="col">項目</th>\n']
     for c in costs:
-        out.append(f'      <th scope="col">{escape(fy(c.year))}<br><span class="hy-cost-kind">{escape(c.kind)}</span></th>\n')
+        out.append(f'      <th scope="col">{_fy_html(fy, c.year)}<br><span class="hy-cost-kind">{_esc(c.kind)}</span></th>\n')
     out.append('    </tr>\n  </thead>\n  <tbody>\n')
     for key, label, unit in COST_ROWS:
         out.append(f'    <tr>\n      <th scope="row">{label}</th>\n')
         for c in costs:
             v = getattr(c, key)
-            out.append(f'      <td>{fmt_number(v, 2) if v is not None and unit == "人" else value_html(v)}</td>\n')
+            out.append(f'      <td>{fmt_number(v, 2) if v is not None and unit == "人" else _value_text(v)}</td>\n')
         out.append('    </tr>\n')
     out.append('  </tbody>\n</table>\n</div>')
     return Markup("".join(out))
@@ -361,7 +407,7 @@ _EVAL_HEAD = (
 def eval_grid_html(sheet: Sheet, table_id: str) -> Markup:
     """The evaluation grid (必要性・有効性・効率性・総合評価) of a Sheet: one row per item with its
     group, the city's rating and the free comment. `table_id`: unique id for the caption."""
-    tid = escape(table_id)
+    tid = _esc(table_id)
     items: dict[str, EvaluationItem] = {}
     for e in sheet.evaluation:  # the first item of a key, as Sheet.rating
         items.setdefault(e.key, e)
@@ -370,14 +416,14 @@ def eval_grid_html(sheet: Sheet, table_id: str) -> Markup:
            f'  <caption id="{tid}">事業についての評価</caption>\n',
            _EVAL_HEAD]
     for group, keys in EVALUATION_GROUPS:
-        g = escape(group)
+        g = _esc(group)
         for key in keys:
             item = items.get(key) or sheet.rating(key)
             out.append(f'    <tr>\n'
                        f'      <td>{g}</td>\n'
-                       f'      <th scope="row">{escape(item.label)}</th>\n'
-                       f'      <td class="hy-rating">{value_html(item.rating)}</td>\n'
-                       f'      <td>{value_html(item.comment)}</td>\n'
+                       f'      <th scope="row">{_esc(item.label)}</th>\n'
+                       f'      <td class="hy-rating">{_value_text(item.rating)}</td>\n'
+                       f'      <td>{_value_text(item.comment)}</td>\n'
                        '    </tr>\n')
     out.append('  </tbody>\n</table>\n</div>')
     return Markup("".join(out))

@@ -24,12 +24,14 @@ def make_markdown() -> MarkdownIt:
     return md
 
 
+_SHIFTED = {f"h{level}": f"h{min(level + 1, 6)}" for level in range(1, 7)}
+
+
 def _shift_headings(state) -> None:  # type: ignore[no-untyped-def]
     """Body headings sit under the page's own h2 sections: ## becomes h3 (WCAG 1.3.1 order)."""
     for token in state.tokens:
         if token.type in ("heading_open", "heading_close"):
-            level = int(token.tag[1:])
-            token.tag = f"h{min(level + 1, 6)}"
+            token.tag = _SHIFTED[token.tag]
 
 
 def _align_classes(state) -> None:  # type: ignore[no-untyped-def]
@@ -55,6 +57,7 @@ _LEAN = make_markdown()
 _LEAN.disable(["table", "fence", "blockquote", "reference", "html_block"])
 _LEAN.disable(["linkify", "escape", "backticks", "strikethrough", "link", "autolink", "html_inline", "entity"])
 _LEAN.disable(["linkify", "replacements", "smartquotes"])
+_LEAN.core.ruler.disable("hyoka_align_classes")  # no tables, so no th/td to align
 
 
 def render_markdown(text: str) -> str:

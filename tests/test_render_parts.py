@@ -14,7 +14,7 @@ import math
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from hyoka import charts, htmlparts, markdown
 from hyoka.era import fiscal_year_label
@@ -437,3 +437,64 @@ def test_sheet_list_rows_as_the_former_loop(tmp_path, show_year: bool, root: str
         expected = env.from_string(LIST_ROWS).render(sheets=site.sheets, root=root, show_year=show_year)
         for _ in range(2):  # the second time from the rows kept by file hash
             assert htmlparts.sheet_list_rows(site.sheets, root, show_year) + "\n" == expected
+
+
+# -- fast paths of the sheet page, against their straightforward versions -------------------------
+
+ODD = [*HOSTILE, "", " ", "plain", "計画（案）", "<", ">", "&", '"', "'", "a\u0000b", Markup("<b>ok</b>"),
+       Markup("&amp;"), 0, 12, -3.5, None, True]
+
+
+@pytest.mark.parametrize("text", ODD)
+def test_esc_is_escape(text) -> None:
+    assert htmlparts._esc(text) == str(escape(text))
+    assert type(htmlparts._esc(text)) in (str, Markup)
+
+
+@given(text=st.text(max_size=30))
+def test_esc_is_escape_for_any_text(text) -> None:
+    assert htmlparts._esc(text) == str(escape(text))
+
+
+@pytest.mark.parametrize("v", [*ODD, "  \n", 1234567, 0.25, 1234.5, 3.0, float("inf"), float("nan")])
+@pytest.mark.parametrize("unit", [None, "", "件", "<u>", "a&b", '"'])
+def test_value_text_is_value_html(v, unit) -> None:
+    """The table cells' _value_text (unit markup made once per table) writes what value_html writes."""
+    assert htmlparts._value_text(v, htmlparts._unit_html(unit)) == str(htmlparts.value_html(v, unit))
+
+
+def test_fy_html_is_the_escaped_filter() -> None:
+    def fy(year: int) -> str:
+        return f"<{year}>&年度"
+    for year in (2019, 2024, 2024, 1900):
+        assert htmlparts._fy_html(fy, year) == str(escape(fy(year)))
+        assert htmlparts._fy_html(fiscal_year_label, year) == str(escape(fiscal_year_label(year)))
+
+
+@SETTINGS
+@given(ind=indicators(), extra=st.lists(st.tuples(st.integers(2018, 2031), amounts, amounts), max_size=3))
+def test_achievements_is_achievement_of_every_year(ind, extra) -> None:
+    """charts.achievements equals Indicator.achievement per year, also with a year written twice
+    (the first entry counts) and null targets or actuals."""
+    ind = Indicator(ind.kind, ind.name, None, ind.unit, ind.lower_is_better,
+                    ind.values + tuple(IndicatorValue(*e) for e in extra))
+    states = charts.achievements(ind)
+    assert list(states) == list(dict.fromkeys(v.year for v in ind.values))
+    assert states == {v.year: ind.achievement(v.year) for v in ind.values}
+
+
+@given(year=st.one_of(st.integers(1900, 2100), st.integers(1900, 2100).map(float)),
+       style=st.sampled_from(["wareki", "seireki"]))
+def test_cached_year_labels_are_the_functions(year, style) -> None:
+    """era.wareki and fiscal_year_label are cached; 2024 and 2024.0 stay apart (typed)."""
+    from hyoka import era
+    assert era.wareki(year) == era.wareki.__wrapped__(year)
+    assert era.fiscal_year_label(year, style) == era.fiscal_year_label.__wrapped__(year, style)
+
+
+def test_lean_markdown_has_no_table_rule_to_align() -> None:
+    """The lean parser leaves out the table rule, so it needs no align-class rule either."""
+    assert "table" not in markdown._LEAN.block.ruler.get_active_rules()
+    assert "hyoka_align_classes" not in markdown._LEAN.core.ruler.get_active_rules()
+    assert "hyoka_shift_headings" in markdown._LEAN.core.ruler.get_active_rules()
+    assert markdown.render_markdown("# a\n\n###### f") == "<h2>a</h2>\n<h6>f</h6>\n"
