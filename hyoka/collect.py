@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -98,8 +98,9 @@ class Site:
         return self.years[0]
 
     def sheets_in(self, year: int) -> tuple[Sheet, ...]:
-        """Sheets of one evaluation year."""
-        return tuple(s for s in self.sheets if s.evaluation_year == year)
+        """Sheets of one evaluation year (its 年度 group's: the same sheets in the same order)."""
+        name = f"{year}"
+        return next((g.sheets for g in self.by_year if g.name == name), ())
 
     def program(self, sheet: Sheet) -> Program:
         """The program a sheet belongs to."""
@@ -114,27 +115,38 @@ class Site:
         return self._field_of.get((sheet.id, sheet.evaluation_year))
 
 
+def _order_key(s: Sheet) -> tuple[int, str, str, str, str, str]:
+    org = s.organization
+    return (-s.evaluation_year, org.bureau, org.division, org.section or "", s.title, s.id)
+
+
 def _ordered(sheets: Iterable[Sheet]) -> tuple[Sheet, ...]:
-    return tuple(sorted(sheets, key=lambda s: (-s.evaluation_year, s.organization.bureau,
-                                               s.organization.division, s.organization.section or "",
-                                               s.title, s.id)))
+    return tuple(sorted(sheets, key=_order_key))
 
 
 def _group_by(sheets: tuple[Sheet, ...], key: Callable[[Sheet], str | None], prefix: str,
               order: Callable[[str], object] = lambda k: k,
               children: Callable[[str, tuple[Sheet, ...]], tuple[Group, ...]] | None = None,
               slug: Callable[[str], str] = slug_segment) -> tuple[Group, ...]:
-    buckets: dict[str, list[Sheet]] = defaultdict(list)
-    spellings: dict[str, list[str]] = defaultdict(list)
+    # One pass: each group's members in the order given, and how often each spelling of its name
+    # occurs (the preview runs this on every save: no Counter of every spelling).
+    buckets: dict[str, list[Sheet]] = {}
+    spellings: dict[str, dict[str, int]] = {}
     for s in sheets:
         name = key(s)
         if name:
             k = group_key(name)
-            buckets[k].append(s)
-            spellings[k].append(name)
+            members = buckets.get(k)
+            if members is None:
+                buckets[k] = [s]
+                spellings[k] = {name: 1}
+            else:
+                members.append(s)
+                counts = spellings[k]
+                counts[name] = counts.get(name, 0) + 1
     groups = []
     used: set[str] = set()
-    names = {k: _display(v) for k, v in spellings.items()}
+    names = {k: _most_used(v) for k, v in spellings.items()}
     for k in sorted(buckets, key=lambda k: order(names[k])):
         members = tuple(buckets[k])
         name = names[k]
@@ -163,9 +175,8 @@ def group_key(name: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name))
 
 
-def _display(spellings: list[str]) -> str:
-    """The spelling most sheets use (ties: the first in sort order)."""
-    counts = Counter(spellings)
+def _most_used(counts: dict[str, int]) -> str:
+    """The spelling most sheets use, from each spelling's count (ties: the first in sort order)."""
     return min(counts, key=lambda s: (-counts[s], s))
 
 
@@ -174,12 +185,39 @@ def _natural(text: str) -> tuple:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", unicodedata.normalize("NFKC", text)))
 
 
+_GOALS = range(1, 18)
+
+
+def _by_goal(ordered: tuple[Sheet, ...]) -> tuple[Group, ...]:
+    """SDGs goals 1–17 that have sheets, each with its sheets in site order (one pass, not 17)."""
+    buckets: dict[int, list[Sheet]] = {}
+    for s in ordered:
+        for n in s.sdgs:
+            if n in _GOALS:
+                members = buckets.setdefault(n, [])
+                if not members or members[-1] is not s:  # a goal listed twice: the sheet once
+                    members.append(s)
+    return tuple(Group(f"ゴール{n}", f"sdgs/{n}/", tuple(buckets[n]), number=n) for n in _GOALS if n in buckets)
+
+
+def _direction(s: Sheet) -> str:
+    return s.direction or "未記入"
+
+
 def collect(sheets: list[Sheet], config: SiteConfig) -> Site:
-    """Sort sheets and derive every index."""
+    """Sort sheets and derive every index.
+
+    Runs on every save in the preview (10,000 sheets: a few passes over them, no more)."""
     ordered = _ordered(sheets)
-    years = tuple(sorted({s.evaluation_year for s in sheets}, reverse=True))
-    by_year = tuple(Group(f"{y}", f"years/{y}/", tuple(s for s in ordered if s.evaluation_year == y))
-                    for y in years)
+    of_year: dict[int, list[Sheet]] = {}
+    for s in ordered:  # newest year first: the groups come out in that order
+        members = of_year.get(s.evaluation_year)
+        if members is None:
+            of_year[s.evaluation_year] = [s]
+        else:
+            members.append(s)
+    years = tuple(sorted(of_year, reverse=True))
+    by_year = tuple(Group(f"{y}", f"years/{y}/", tuple(of_year[y])) for y in years)
 
     divisions = _group_by(
         ordered, lambda s: s.organization.bureau, "divisions/",
@@ -196,13 +234,10 @@ def collect(sheets: list[Sheet], config: SiteConfig) -> Site:
     plan = tuple(Group(g.name, "", g.sheets, tuple(Group(c.name, "", c.sheets, c.children)
                                                    for c in g.children)) for g in plan)
 
-    sdgs = tuple(
-        Group(f"ゴール{n}", f"sdgs/{n}/", tuple(s for s in ordered if n in s.sdgs), number=n)
-        for n in range(1, 18) if any(n in s.sdgs for s in ordered)
-    )
+    sdgs = _by_goal(ordered)
 
     listed = list(config.choice_list("evaluation.direction") or ())
-    directions = _group_by(ordered, lambda s: s.direction or "未記入", "directions/",
+    directions = _group_by(ordered, _direction, "directions/",
                            order=lambda k: (listed.index(k) if k in listed else len(listed), k))
 
     programs: dict[str, list[Sheet]] = defaultdict(list)
@@ -215,6 +250,61 @@ def collect(sheets: list[Sheet], config: SiteConfig) -> Site:
                 _division_of=division_of,
                 _field_of={(s.id, s.evaluation_year): f for g in plan for b in g.children for f in b.children
                            for s in f.sheets})
+
+
+def placement(s: Sheet) -> tuple[object, ...]:
+    """Everything of a sheet that `collect` reads: where it is sorted and which lists it is on."""
+    org, plan = s.organization, s.plan
+    return (s.id, s.evaluation_year, org.bureau, org.division, org.section, s.title,
+            plan.goal, plan.basic, plan.field, s.sdgs, s.direction)
+
+
+def collect_again(site: Site, edits: Iterable[tuple[Sheet, Sheet]]) -> Site | None:
+    """`site` with each (old, new) sheet pair swapped, as `collect` would make it: for edits that
+    keep every sheet in its place (`placement` unchanged, the usual edit in the preview).
+
+    None when an edit moves a sheet (other lists, order or names): then `collect` again. Groups
+    without an edited sheet are kept as they are (the same objects).
+    """
+    swap: dict[int, Sheet] = {}
+    for old, new in edits:
+        if placement(old) != placement(new):
+            return None
+        swap[id(old)] = new  # `site` holds `old`: its id stays unique while this runs
+    if not swap:
+        return site
+    edited = swap.keys()
+
+    def swapped(sheets: tuple[Sheet, ...]) -> tuple[Sheet, ...]:
+        return tuple([swap.get(id(s), s) for s in sheets])
+
+    replaced: dict[int, Group] = {}  # id of an old group → its new group
+
+    def regroup(group: Group) -> Group:
+        if edited.isdisjoint(map(id, group.sheets)):  # a group's children hold only its sheets
+            return group
+        new = Group(group.name, group.url, swapped(group.sheets), tuple(regroup(c) for c in group.children),
+                    group.number)
+        replaced[id(group)] = new
+        return new
+
+    def reindex(index: dict[tuple[str, int], Group]) -> dict[tuple[str, int], Group]:
+        out = dict(index)
+        for key, group in index.items():
+            if id(group) in replaced:
+                out[key] = replaced[id(group)]
+        return out
+
+    programs = dict(site.programs)
+    for sheet in swap.values():
+        program = programs[sheet.id]
+        programs[sheet.id] = Program(program.id, swapped(program.sheets))
+    divisions = tuple(regroup(g) for g in site.divisions)
+    plan = tuple(regroup(g) for g in site.plan)
+    return Site(config=site.config, sheets=swapped(site.sheets), years=site.years,
+                by_year=tuple(regroup(g) for g in site.by_year), divisions=divisions, plan=plan,
+                sdgs=tuple(regroup(g) for g in site.sdgs), directions=tuple(regroup(g) for g in site.directions),
+                programs=programs, _division_of=reindex(site._division_of), _field_of=reindex(site._field_of))
 
 
 @dataclass(frozen=True)
@@ -251,18 +341,31 @@ def _sum(values: Iterable[float | None]) -> float:
 
 
 def summarize(site: Site, year: int) -> YearSummary:
-    """Totals for one evaluation year: money, staff, 方針 counts and 課 totals."""
+    """Totals for one evaluation year: money, staff, 方針 counts and 課 totals.
+
+    Made from the year's sheets alone (the 方針 and 課 groups hold every year's sheets: each of
+    the year's sheets is found in them by its group's key, as `collect` grouped it). The preview
+    does this on every save."""
     sheets = site.sheets_in(year)
-    costs = [c for c in (s.cost(s.results_year) for s in sheets) if c is not None]
-    directions = tuple((g, n) for g in site.directions
-                       if (n := sum(s.evaluation_year == year for s in g.sheets)))
+    cost_of = [s.cost(s.results_year) for s in sheets]
+    costs = [c for c in cost_of if c is not None]
+    per_direction: dict[str, int] = {}
+    per_division: dict[tuple[str, str], list[int]] = {}  # (部局, 課) keys → indexes into `sheets`
+    for i, s in enumerate(sheets):
+        key = group_key(_direction(s))
+        per_direction[key] = per_direction.get(key, 0) + 1
+        org = s.organization
+        if org.bureau and org.division:
+            per_division.setdefault((group_key(org.bureau), group_key(org.division)), []).append(i)
+    directions = tuple((g, n) for g in site.directions if (n := per_direction.get(group_key(g.name), 0)))
     divisions = []
     for bureau in site.divisions:
+        bureau_key = group_key(bureau.name)
         for d in bureau.children:
-            ds = [s for s in d.sheets if s.evaluation_year == year]
-            if ds:
-                cs = [c for c in (s.cost(s.results_year) for s in ds) if c is not None]
-                divisions.append(DivisionTotal(f"{bureau.name} {d.name}", d, len(ds),
+            members = per_division.get((bureau_key, group_key(d.name)))
+            if members:
+                cs = [c for c in (cost_of[i] for i in members) if c is not None]
+                divisions.append(DivisionTotal(f"{bureau.name} {d.name}", d, len(members),
                                                _sum(c.total for c in cs), _sum(c.staff_regular for c in cs)))
     return YearSummary(
         year=year, sheets=sheets,

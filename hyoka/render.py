@@ -173,17 +173,39 @@ def sheet_dep(sheet: Sheet) -> str:
     return f"{sheet.id}/{sheet.evaluation_year}:{sheet.source.digest}"
 
 
-def plan_pages(site: Site) -> list[PageJob]:
-    """Every page of the site with its template, context and dependencies, in a stable order."""
+def plan_pages(site: Site, memo: dict[str, Any] | None = None) -> list[PageJob]:
+    """Every page of the site with its template, context and dependencies, in a stable order.
+
+    `memo` (serve keeps one between rebuilds): a program's jobs are reused when the program is the
+    very same object (collect.collect_again keeps unchanged ones) and its 課・分野 pages have the
+    same names and URLs; a list page's dependencies when its group is the very same object with
+    parents of the same names. The jobs are then equal to new ones.
+    """
     cfg = site.config
     jobs: list[PageJob] = []
-    dep_of = {id(s): sheet_dep(s) for s in site.sheets}  # each sheet is listed on several pages
+    dep_of: dict[int, str] = {}  # each sheet is listed on several pages: its dependency string once
 
     def sheets_deps(sheets: Any) -> tuple[str, ...]:
-        return tuple([dep_of[id(s)] for s in sheets])
+        out = []
+        for s in sheets:
+            dep = dep_of.get(id(s))
+            if dep is None:
+                dep = dep_of[id(s)] = sheet_dep(s)
+            out.append(dep)
+        return tuple(out)
+
+    known_groups: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = memo.get("groups", {}) if memo else {}
+    made_groups: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {}
 
     def group_deps(group: Any, *parents: Any) -> tuple[str, ...]:
-        return (group.name, group.url, *(p.name for p in parents), *sheets_deps(group.sheets))
+        names = tuple([p.name for p in parents])
+        hit = known_groups.get(group.url)
+        if hit is not None and hit[0] is group and hit[1] == names:
+            deps = hit[2]
+        else:
+            deps = (group.name, group.url, *names, *sheets_deps(group.sheets))
+        made_groups[group.url] = (group, names, deps)
+        return deps
 
     def page(path: str, template: str, deps: tuple[str, ...] | None = None, root: str | None = None,
              **ctx: Any) -> None:
@@ -214,15 +236,27 @@ def plan_pages(site: Site) -> list[PageJob]:
     for direction in site.directions:
         page(f"{direction.url}index.html", "pages/group.html", group_deps(direction), group=direction,
              parents=[], kind="directions")
+    known: dict[str, tuple[Any, tuple[str, ...], list[PageJob]]] = memo.get("programs", {}) if memo else {}
+    made: dict[str, tuple[Any, tuple[str, ...], list[PageJob]]] = {}
     for program in site.programs.values():
         # A program's pages show every year of it (year links, changes) and link its 課 page.
-        deps = (*sheets_deps(program.sheets),
-                *(f"{g.name}:{g.url}" for s in program.sheets
-                  for g in (site.division_of(s), site.field_of(s)) if g is not None))
+        links = tuple([f"{g.name}:{g.url}" for s in program.sheets
+                       for g in (site.division_of(s), site.field_of(s)) if g is not None])
+        hit = known.get(program.id)
+        if hit is not None and hit[0] is program and hit[1] == links:
+            jobs += hit[2]
+            made[program.id] = hit
+            continue
+        first = len(jobs)
+        deps = (*sheets_deps(program.sheets), *links)
         page(f"{program.url}index.html", "pages/program.html", deps, program=program)
         for sheet in program.sheets:
             page(f"{sheet.url}index.html", "pages/sheet.html", deps, sheet=sheet, program=program,
                  years=_sheet_years(sheet))
+        made[program.id] = (program, links, jobs[first:])
+    if memo is not None:
+        memo["programs"] = made
+        memo["groups"] = made_groups
     page("search/index.html", "pages/search.html", ())
     # A host serves 404.html at any missing path, so its links must be absolute.
     page("404.html", "pages/404.html", (), root=urlsplit(cfg.base_url or "/").path or "/")
@@ -271,28 +305,52 @@ def render_job(env: Environment, site: Site, templates: Path, job: PageJob) -> s
         raise ProblemsFound([template_problem(exc, templates, job.path)]) from None
 
 
-def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "") -> list[str]:
+def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "",
+             memo: dict[str, Any] | None = None) -> list[str]:
     """Each job's fingerprint: templates, configuration, path, and its dependencies (or all sheets).
 
     `salt` adds what else the texts depend on (the build cache adds hyoka's code: cache.code_stamp).
+    `memo` (serve keeps one between rebuilds): a job whose deps are the very same tuple as last
+    time (plan_pages reused it) keeps its key, when templates and configuration are the same.
     """
     base = fingerprint(salt, templates_digest(templates), repr(site.config))
     all_sheets = fingerprint(*sheets_deps_of(site.sheets))
     of_deps: dict[int, str] = {}  # a program's pages share one deps tuple: hash it once
+    known: dict[str, tuple[tuple[str, ...], str]] = {}
+    if memo is not None:
+        if memo.get("keys_base") == base:
+            known = memo.get("keys", {})
+        memo["keys_base"] = base
+    made: dict[str, tuple[tuple[str, ...], str]] = {}
     keys = []
     for job in jobs:
         deps = job.deps
         if deps is None:
             dep_key = all_sheets
         else:
+            hit = known.get(job.path)
+            if hit is not None and hit[0] is deps:
+                keys.append(hit[1])
+                made[job.path] = hit
+                continue
             dep_key = of_deps.get(id(deps)) or of_deps.setdefault(id(deps), fingerprint(*deps))
-        keys.append(fingerprint(base, job.path, dep_key))
+        key = fingerprint(base, job.path, dep_key)
+        keys.append(key)
+        if deps is not None:
+            made[job.path] = (deps, key)
+    if memo is not None:
+        memo["keys"] = made
     return keys
 
 
 def render_pages(site: Site, templates: Path, jobs: list[PageJob],
-                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
-    """Render jobs to pages, reusing cached texts whose inputs did not change."""
+                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None,
+                 memo: dict[str, Any] | None = None) -> list[Page]:
+    """Render jobs to pages, reusing cached texts whose inputs did not change.
+
+    `memo` (serve keeps one between rebuilds): for job_keys, and the Page objects of the last call
+    (a page whose text is the very same string is that Page again).
+    """
     if cache is None:
         env = environment(site, templates)
     else:  # keep the compiled templates while neither they nor the configuration change
@@ -300,15 +358,17 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
         if cache.env is None or cache.env[0] != made_from:
             cache.env = (made_from, environment(site, templates))
         env = cache.env[1]
-    keys = job_keys(site, templates, jobs) if cache is not None else None
+    keys = job_keys(site, templates, jobs, memo=memo) if cache is not None else None
     pages: list[Page] = []
     if cache is not None:
         cache.rendered = []
+    made: dict[str, Page] = memo.get("pages", {}) if memo is not None else {}  # last call's, to reuse
     for i, job in enumerate(jobs):
         if cache is not None and keys is not None:
             text = cache.get(job.path, keys[i])
             if text is not None:
-                pages.append(Page(job.path, text))
+                page = made.get(job.path)
+                pages.append(page if page is not None and page.text is text else Page(job.path, text))
                 continue
         text = render_job(env, site, templates, job)
         pages.append(Page(job.path, text))
@@ -321,6 +381,8 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
         live = {job.path for job in jobs}
         for stale in [p for p in cache.entries if p not in live]:
             del cache.entries[stale]
+    if memo is not None:
+        memo["pages"] = {page.path: page for page in pages}
     return pages
 
 
@@ -340,18 +402,32 @@ def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
 
 def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
                 on_page: Callable[[int], None] | None = None, data_cache: Any = None,
-                deferred: list[Callable[[], list[Page]]] | None = None) -> list[Page]:
+                deferred: list[Callable[[], list[Page]]] | None = None,
+                memo: dict[str, Any] | None = None) -> list[Page]:
     """Every page of the site in memory, in a stable order (`check`, `serve` and tests; `build`
     renders over worker processes straight to disk: pipeline.produce).
 
     `data_cache` (an opendata.DataCache) keeps each sheet's share of the open data between calls;
     with `deferred`, the combined downloads are left to a function appended to it (see data_files).
+    `memo` (a dict serve keeps between rebuilds) lets plan_pages and job_keys reuse unchanged jobs.
     """
     from . import opendata  # imported here: opendata builds on Page and PageJob from this module
     data = opendata.data_files(site, cache=data_cache, deferred=deferred)
-    pages = render_pages(site, templates, [*plan_pages(site), opendata.data_page_job(site, data)], cache,
-                         on_page)
-    return pages + data.pages + opendata.web_files(site, [p.path for p in pages])
+    pages = render_pages(site, templates, [*plan_pages(site, memo), opendata.data_page_job(site, data)], cache,
+                         on_page, memo)
+    paths = [p.path for p in pages]
+    if memo is None:
+        return pages + data.pages + opendata.web_files(site, paths)
+    # The sitemap lists the pages' paths: while they and the site's address stay, keep it.
+    sitemap = memo.get("sitemap")
+    same = sitemap is not None and sitemap[0] == opendata.site_url(site.config) and sitemap[1] == paths
+    web = opendata.web_files(site, [] if same else paths)
+    if same:
+        web = [sitemap[2] if p.path == "sitemap.xml" else p for p in web]
+    else:
+        memo["sitemap"] = (opendata.site_url(site.config), paths,
+                           next((p for p in web if p.path == "sitemap.xml"), None))
+    return pages + data.pages + web
 
 
 def _sheet_years(sheet: Sheet) -> list[int]:
