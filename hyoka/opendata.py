@@ -470,8 +470,8 @@ def atom_feed(site: Site, base: str) -> str:
         out.append(_element("subtitle", cfg.description, "  "))
     out += [_empty("link", "  ", rel="self", type="application/atom+xml", href=f"{base}feed.xml"),
             _empty("link", "  ", rel="alternate", type="text/html", href=base)]
-    dates = [_entry_date(s.evaluation_year) for s in site.sheets]
-    out.append(_element("updated", build_time() or max(dates, default=_entry_date(YEAR_MIN)), "  "))
+    newest = max((s.evaluation_year for s in site.sheets), default=YEAR_MIN)  # dates sort as their years
+    out.append(_element("updated", build_time() or _entry_date(newest), "  "))
     out += ["  <author>\n", _element("name", cfg.contact.get("name") or cfg.city, "    ")]
     if cfg.contact.get("url"):
         out.append(_element("uri", cfg.contact["url"], "    "))
