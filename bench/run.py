@@ -246,10 +246,14 @@ def child_edit(root: Path) -> dict[str, Any]:
     t = Timers()
     t.wrap(serve.Preview, "_load", "find + stat all, parse changed")
     t.wrap(serve, "collect", "collect")
+    t.wrap(serve, "collect_again", "collect: edited sheets swapped into the last site")
+    t.wrap(render, "plan_pages", "render: plan the pages")
+    t.wrap(render, "job_keys", "render: fingerprints")
     t.wrap(render, "render_pages", "render: HTML pages (cache)")
     t.wrap(opendata, "data_files", "render: open data files")
     t.wrap(opendata, "web_files", "render: feed, sitemap")
     preview = serve.Preview(root, root / "site_config.yaml", log=lambda *_: None)
+    preview.search = False  # the index is built in the background after a save: not timed here
     start = time.perf_counter()
     preview.rebuild()
     cold = time.perf_counter() - start

@@ -252,15 +252,22 @@ def _summary(ind: Indicator, results_year: int, year: int | None, v: IndicatorVa
     return f"{label}は目標{target}に対し実績{actual}で、{verdict}。"
 
 
+# The opening sentence of an indicator chart's <desc>, by lower_is_better.
+DESC_HEAD: dict[bool, str] = {
+    False: "縦棒が実績、ひし形の付いた横線が目標。多いほど良い指標（実績が目標以上で達成）。",
+    True: "縦棒が実績、ひし形の付いた横線が目標。少ないほど良い指標（実績が目標以下で達成）。",
+}
+# What a <desc> row says after the actual, by state (only a met or missed target is a verdict).
+DESC_VERDICT: dict[str, str] = {state: f"、{text}" if state in ("achieved", "not_achieved") else ""
+                                for state, text in ACHIEVEMENT_TEXT.items()}
+
+
 def _desc(ind: Indicator, rows: Sequence[tuple[str, str, str, Achievement]]) -> str:
     """The chart's numbers in words, for the SVG <desc>: per value its (year label, target text,
     actual text, state)."""
-    parts = ["縦棒が実績、ひし形の付いた横線が目標。"
-             + ("少ないほど良い指標（実績が目標以下で達成）。" if ind.lower_is_better
-                else "多いほど良い指標（実績が目標以上で達成）。")]
+    parts = [DESC_HEAD[bool(ind.lower_is_better)]]
     for year_label, target, actual, state in rows:
-        verdict = f"、{ACHIEVEMENT_TEXT[state]}" if state in ("achieved", "not_achieved") else ""
-        parts.append(f"{year_label}: 目標{target}、実績{actual}{verdict}。")
+        parts.append(f"{year_label}: 目標{target}、実績{actual}{DESC_VERDICT[state]}。")
     if not rows:
         parts.append("年度ごとの目標・実績の記載はありません。")
     return "".join(parts)
@@ -290,9 +297,13 @@ def _value_position(label: str, bar_y: float, bar_h: float, bar_w: float,
 # Vertical layout of the indicator chart (user units).
 _IND_PLOT_TOP, _IND_PLOT_H, _IND_PAD_RIGHT, _DIAMOND_R = 34, 140, 8, 5
 _IND_BASELINE = _IND_PLOT_TOP + _IND_PLOT_H
+# The same for every indicator chart (IndicatorChart's fields of these names).
+IND_BASELINE = _IND_BASELINE
+IND_HIGHLIGHT_Y = _IND_PLOT_TOP - 18
+IND_YEAR_Y, IND_ACHIEVEMENT_Y, IND_TAG_Y = IND_BASELINE + 19, IND_BASELINE + 36, IND_BASELINE + 55
 
 
-class _SlotFrame(NamedTuple):
+class SlotFrame(NamedTuple):
     """The horizontal geometry of slot i of an indicator chart (the same for every chart with the
     same axis and number of years)."""
 
@@ -306,9 +317,11 @@ class _SlotFrame(NamedTuple):
     diamond_x: tuple[str, str, str]     # the diamond's centre, right and left x as SVG text
 
 
-class _IndicatorFrame(NamedTuple):
+class IndicatorFrame(NamedTuple):
     """Everything of an indicator chart that depends only on its axis and its number of years."""
 
+    axis: Axis
+    top: float                          # float(axis.top)
     plot_left: int
     width: Number
     height: Number
@@ -319,7 +332,7 @@ class _IndicatorFrame(NamedTuple):
     bar_w: Number
     tag_w: Number
     year_font_size: float
-    slots: tuple[_SlotFrame, ...]
+    slots: tuple[SlotFrame, ...]
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -327,13 +340,16 @@ def _nice_axis_cached(max_value: Number, integer: bool) -> Axis:
     return nice_axis(max_value, integer=integer)
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def _y_of(value: Number, top: float) -> Number:
-    """The y of `value` on an indicator chart whose axis ends at `top` (clamped to the plot)."""
+    """The y of `value` on an indicator chart whose axis ends at `top` (clamped to the plot).
+    Cached: a target recurs in every year and in the program's other sheets (5 and 5.0 meeting as
+    one key give the same y)."""
     return _r(_IND_BASELINE - max(0.0, min(float(value), top)) / top * _IND_PLOT_H)
 
 
 @functools.lru_cache(maxsize=4096)
-def _indicator_frame(axis: Axis, n: int) -> _IndicatorFrame:
+def _indicator_frame(axis: Axis, n: int) -> IndicatorFrame:
     """The frame of an indicator chart with `axis` and `n` slots (n ≥ 1); cached: charts share them."""
     tick_labels = [fmt_number(t) for t in axis.ticks]
     plot_left = math.ceil(max(text_width(t, FONT_SMALL) for t in tick_labels) + 10)
@@ -349,21 +365,22 @@ def _indicator_frame(axis: Axis, n: int) -> _IndicatorFrame:
     for i in range(n):
         x = plot_left + i * slot_w
         cx = x + slot_w / 2
-        slots.append(_SlotFrame(
+        slots.append(SlotFrame(
             x=_r(x), cx=_r(cx), width=_r(slot_w), bar_x=_r(cx - bar_w / 2),
             target_x1=_r(cx - marker_half), target_x2=_r(cx + marker_half), tag_x=_r(cx - tag_w / 2),
             diamond_x=(fmt_svg(cx), fmt_svg(cx + _DIAMOND_R), fmt_svg(cx - _DIAMOND_R))))
     height = _r(_IND_BASELINE + 66)
-    return _IndicatorFrame(
-        plot_left=plot_left, width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
+    return IndicatorFrame(
+        axis=axis, top=top, plot_left=plot_left, width=width, height=height, view_box=f"0 0 {fmt_svg(width)} {fmt_svg(height)}",
         plot_right=_r(width - _IND_PAD_RIGHT),
         highlight_height=_r(_IND_BASELINE + 63 - (_IND_PLOT_TOP - 18)), ticks=ticks, bar_w=bar_w,
         tag_w=tag_w, year_font_size=_year_font(slot_w), slots=tuple(slots))
 
 
-def _diamond(xs: tuple[str, str, str], cy: float) -> str:
+@functools.lru_cache(maxsize=1 << 15)
+def _diamond(xs: tuple[str, str, str], cy: Number) -> str:
     """SVG path of the target's diamond (◇) of half-diagonal _DIAMOND_R centred on (x, cy), given
-    the centre, right and left x already as SVG text."""
+    the centre, right and left x already as SVG text. Cached: targets recur (see _y_of)."""
     # cy is a rounded coordinate (_r): fmt_svg(cy) is str(cy), and fmt_svg(cy ± r) is str(_r(cy ± r)).
     x, right, left = xs
     y = svg_number[cy]
@@ -390,13 +407,10 @@ def achievements(ind: Indicator) -> dict[int, Achievement]:
     return {year: _state(v, lower_is_better) for year, v in first.items()}
 
 
-def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
-    """Target (marker line) vs actual (bar) per fiscal year of one indicator."""
-    values = ind.values
-    unit = ind.unit
-    suffix = unit or ""
-    # The largest value (or 0) and whether all are whole: max([0, *numbers]) and
-    # all(float(x).is_integer() for x in numbers) in one pass.
+def indicator_frame(values: Sequence[IndicatorValue]) -> IndicatorFrame:
+    """The frame of an indicator chart of `values`: an axis from 0 over the largest target or
+    actual (in whole steps when every value is whole), and a slot per value (one when none)."""
+    # max([0, *numbers]) and all(float(x).is_integer() for x in numbers) in one pass.
     highest: Number = 0
     integer = True
     for v in values:
@@ -406,64 +420,95 @@ def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
                     highest = x
                 if integer and not float(x).is_integer():
                     integer = False
-    axis = _nice_axis_cached(highest, integer)
-    frame = _indicator_frame(axis, max(1, len(values)))
-    top = float(axis.top)
+    return _indicator_frame(_nice_axis_cached(highest, integer), max(1, len(values)))
+
+
+class SlotMarks(NamedTuple):
+    """The value-dependent geometry of one slot of an indicator chart."""
+
+    target_y: Number | None             # None when the target is missing
+    target_path: str                    # the diamond ("" when the target is missing)
+    bar_y: Number | None                # None when the actual is missing
+    bar_height: Number | None
+    value_label: str                    # the actual without unit ("" when missing)
+    value_y: Number                     # baseline of the value label or of the 「データなし」 mark
+    value_inside: bool
+
+
+def slot_marks(f: SlotFrame, target: Number | None, actual: Number | None, top: float,
+               bar_w: Number) -> SlotMarks:
+    """Target marker, actual bar and value label of the slot `f` on an axis ending at `top`."""
+    baseline = _IND_BASELINE
+    if target is None:
+        target_y = None
+        target_path = ""
+    else:
+        target_y = _y_of(target, top)
+        target_path = _diamond(f.diamond_x, target_y)
+    if actual is not None:
+        bar_y = _y_of(actual, top)
+        bar_h = _r(baseline - bar_y)
+        value_label = fmt_number(actual)
+        value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
+        return SlotMarks(target_y, target_path, bar_y, bar_h, value_label, _r(value_y), inside)
+    value_y = baseline - 12
+    if target_y is not None and target_y > baseline - 24:
+        value_y = target_y - 12
+    return SlotMarks(target_y, target_path, None, None, "", _r(value_y), False)
+
+
+def summary_of(ind: Indicator, results_year: int, states: dict[int, Achievement]) -> str:
+    """indicator_summary, given `achievements(ind)`."""
+    focus = _focus_year(list(states), results_year)
+    if focus is None:
+        return _summary(ind, results_year, None, None, "no_actual")
+    return _summary(ind, results_year, focus, ind.value(focus), states[focus])
+
+
+def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:
+    """Target (marker line) vs actual (bar) per fiscal year of one indicator.
+
+    hyoka.htmlparts.indicator_chart_html draws the same chart straight from `indicator_frame`
+    and `slot_marks` (tests/test_render_parts.py checks both give the same markup).
+    """
+    values = ind.values
+    unit = ind.unit
+    suffix = unit or ""
+    frame = indicator_frame(values)
+    top = frame.top
     baseline = _IND_BASELINE
     bar_w = frame.bar_w
     states = achievements(ind)
     slots = []
     desc_rows = []
-    r = _r
     for f, v in zip(frame.slots, values, strict=False):  # one slot more than values when there are none
         target, actual, year = v.target, v.actual, v.year
-        bar_y = bar_h = None
-        if target is None:
-            target_y = None
-            target_text = MISSING_TEXT
-            target_path = ""
-        else:
-            target_y = _y_of(target, top)
-            target_text = fmt_number(target) + suffix
-            target_path = _diamond(f.diamond_x, target_y)
-        if actual is not None:
-            bar_y = _y_of(actual, top)
-            bar_h = r(baseline - bar_y)
-            value_label = fmt_number(actual)
-            actual_text = value_label + suffix
-            value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
-        else:
-            value_label = ""
-            actual_text = MISSING_TEXT
-            inside = False
-            value_y = baseline - 12
-            if target_y is not None and target_y > baseline - 24:
-                value_y = target_y - 12
+        m = slot_marks(f, target, actual, top, bar_w)
+        target_text = MISSING_TEXT if target is None else fmt_number(target) + suffix
+        actual_text = MISSING_TEXT if actual is None else m.value_label + suffix
         state = states[year]
         year_label = wareki(year)
         desc_rows.append((year_label, target_text, actual_text, state))
         # Positional, in IndicatorSlot's field order (a chart has a few; keywords cost more).
         slots.append(IndicatorSlot(
             year, year_label, f.x, f.cx, f.width, target, actual, target_text, actual_text,
-            target is None, actual is None, f.bar_x, bar_w, bar_y, bar_h,
-            value_label, r(value_y), inside, target_y, f.target_x1, f.target_x2, target_path,
+            target is None, actual is None, f.bar_x, bar_w, m.bar_y, m.bar_height,
+            m.value_label, m.value_y, m.value_inside, m.target_y, f.target_x1, f.target_x2, m.target_path,
             state, ACHIEVEMENT_TEXT[state], year == results_year, f.tag_x,
         ))
-    focus = _focus_year(list(states), results_year)
-    summary = _summary(ind, results_year, focus, None if focus is None else ind.value(focus),
-                       "no_actual" if focus is None else states[focus])
     plot_top = _IND_PLOT_TOP
     return IndicatorChart(
         width=frame.width, height=frame.height, view_box=frame.view_box,
         plot_left=frame.plot_left, plot_right=frame.plot_right, plot_top=plot_top, baseline=baseline,
         tick_x=frame.plot_left - 6,
-        highlight_y=plot_top - 18, highlight_height=frame.highlight_height,
-        axis=axis, ticks=frame.ticks, slots=tuple(slots), unit=unit,
+        highlight_y=IND_HIGHLIGHT_Y, highlight_height=frame.highlight_height,
+        axis=frame.axis, ticks=frame.ticks, slots=tuple(slots), unit=unit,
         unit_label=f"単位: {unit}" if unit else "", lower_is_better=ind.lower_is_better,
-        focus_year=focus,
-        year_y=baseline + 19, achievement_y=baseline + 36, tag_y=baseline + 55,
+        focus_year=_focus_year(list(states), results_year),
+        year_y=IND_YEAR_Y, achievement_y=IND_ACHIEVEMENT_Y, tag_y=IND_TAG_Y,
         year_font_size=frame.year_font_size, tag_text=TAG_TEXT, tag_width=frame.tag_w,
-        title=f"{ind.kind_label}「{ind.name}」の目標と実績のグラフ", desc=_desc(ind, desc_rows), summary=summary,
+        title=f"{ind.kind_label}「{ind.name}」の目標と実績のグラフ", desc=_desc(ind, desc_rows),
+        summary=summary_of(ind, results_year, states),
     )
 
 
@@ -578,6 +623,7 @@ def cost_summary(costs: Sequence[CostYear], results_year: int) -> str:
     return f"{head}{amount}です。"
 
 
+@functools.lru_cache(maxsize=4096, typed=True)  # a few staff numbers recur (typed: True is not 1)
 def _staff_label(value: Number | None) -> str:
     """「0.20人」 (FTE, two decimals as on the sheet), 「—」 when missing."""
     return "—" if value is None else f"{fmt_number(value, 2)}人"
@@ -589,10 +635,11 @@ def _cost_desc(costs: Sequence[CostYear], kinds: Sequence[tuple[str, str, str]])
     if kinds:
         parts.append("、".join(f"{kind}は{text}" for kind, _, text in kinds) + "で示す。")
     for c in costs:
-        breakdown = "、".join(f"{SEGMENT_LABELS[k]}{fmt_value(v, '千円')}"
-                             for k, v in (("operating", c.operating), ("personnel", c.personnel)))
+        breakdown = (f"{SEGMENT_LABELS['operating']}{fmt_value(c.operating, '千円')}、"
+                     f"{SEGMENT_LABELS['personnel']}{fmt_value(c.personnel, '千円')}")
+        staff = MISSING_TEXT if c.staff_regular is None else _staff_label(c.staff_regular)
         parts.append(f"{wareki(c.year)}（{c.kind}）: 総事業費{fmt_value(c.total, '千円')}"
-                     f"（{breakdown}）、従事常勤職員数{_staff_label(c.staff_regular).replace('—', MISSING_TEXT)}。")
+                     f"（{breakdown}）、従事常勤職員数{staff}。")
     if not costs:
         parts.append("事業費の記載はありません。")
     return "".join(parts)
@@ -643,6 +690,7 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
     scale = plot_h / float(axis_max)
     bar_w = frame.bar_w
     bars = []
+    keys_seen: set[str] = set()
     for (x, cx, slot_width, bar_x), c, stack in zip(frame.slots, costs, stacks, strict=False):
         segments = []
         bottom = baseline
@@ -656,23 +704,26 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
             rect_h = max(0.0, h - inset_bottom - inset_top)
             segments.append(CostSegment(key, SEGMENT_LABELS[key], value, _r(top), _r(h),
                                         _r(top + inset_top), _r(rect_h)))
+            keys_seen.add(key)
             bottom = top
         # Missing means nothing was written; a total of 0 is drawn as 「0」 on the baseline.
         missing = c.total is None and c.operating is None and c.personnel is None
+        # Positional, in CostBar's field order (keywords cost more): year, year_label, kind, style,
+        # x, cx, width, bar_x, bar_width, total, total_label, total_y, segments, staff,
+        # staff_label, missing, is_results_year.
         bars.append(CostBar(
-            year=c.year, year_label=wareki(c.year), kind=c.kind,
-            style=KIND_STYLES.get(c.kind, "other"), x=x, cx=cx, width=slot_width,
-            bar_x=bar_x, bar_width=bar_w, total=c.total,
-            total_label=MISSING_TEXT if c.total is None else fmt_number(c.total),
-            total_y=_r((baseline - 12) if missing else bottom - 6),
-            segments=tuple(segments), staff=c.staff_regular, staff_label=_staff_label(c.staff_regular),
-            missing=missing, is_results_year=c.year == results_year,
+            c.year, wareki(c.year), c.kind, KIND_STYLES.get(c.kind, "other"), x, cx, slot_width,
+            bar_x, bar_w, c.total, MISSING_TEXT if c.total is None else fmt_number(c.total),
+            _r((baseline - 12) if missing else bottom - 6),
+            tuple(segments), c.staff_regular, _staff_label(c.staff_regular), missing, c.year == results_year,
         ))
-    kinds: list[tuple[str, str, str]] = []
+    # Each kind once, in order of first appearance.
+    first_of_kind: dict[str, tuple[str, str, str]] = {}
     for b in bars:
-        if b.kind not in [k for k, _, _ in kinds]:
-            kinds.append((b.kind, b.style, KIND_STYLE_TEXT[b.style]))
-    keys = tuple(k for k in SEGMENT_LABELS if any(s.key == k for b in bars for s in b.segments))
+        if b.kind not in first_of_kind:
+            first_of_kind[b.kind] = (b.kind, b.style, KIND_STYLE_TEXT[b.style])
+    kinds = list(first_of_kind.values())
+    keys = tuple(k for k in SEGMENT_LABELS if k in keys_seen)
     return CostChart(
         width=width, height=_COST_HEIGHT, view_box=frame.view_box,
         plot_top=plot_top, baseline=baseline,

@@ -21,11 +21,10 @@ assets/css/charts.css and site.css.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from numbers import Number as _AnyNumber
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
@@ -121,11 +120,9 @@ _INDICATOR_LEGEND = (
 _T = charts.svg_number  # coordinates as SVG text, memoised
 
 
-@functools.lru_cache(maxsize=1024)
 def _tick_lines(ticks: tuple[charts.Tick, ...], plot_left: Number, plot_right: Number, tick_x: Number,
                 font_size: Number) -> str:
-    """The value axis: a gridline (above zero) and a label per tick. Charts with the same axis and
-    width share it (hyoka.charts caches their frames), so it is written once per axis."""
+    """The value axis: a gridline (above zero) and a label per tick."""
     out = []
     for i, t in enumerate(ticks):
         if i:
@@ -133,6 +130,80 @@ def _tick_lines(ticks: tuple[charts.Tick, ...], plot_left: Number, plot_right: N
         out.append(f'      <text class="hy-chart__tick" x="{tick_x}" y="{t.label_y}" text-anchor="end" '
                    f'font-size="{font_size}">{t.label}</text>\n')
     return "".join(out)
+
+
+class _SlotHtml(NamedTuple):
+    """The markup of one slot of an indicator chart that depends only on its frame."""
+
+    highlight: str                  # the band behind the results year
+    bar: str                        # the actual's rect, up to its y
+    target_line: str                # a target line's x1="…" y1=", before its y
+    target_x2: str                  # " x2="…" y2=", between its two ys
+    missing: str                    # the 「データなし」 text, up to its y
+    value: tuple[str, str]          # the value label, up to its y: outside, inside the bar
+    year: tuple[str, str]           # the year text, up to its label: other years, the results year
+    achievement: dict[str, str]     # the whole 達成/未達成/… text, per state
+    tag: str                        # the 評価対象 box and its text
+
+
+class _FrameHtml(NamedTuple):
+    """The markup of an indicator chart that depends only on its frame (charts.IndicatorFrame)."""
+
+    frame: charts.IndicatorFrame
+    svg_open: str                   # '  <svg … viewBox="…" role="img" aria-labelledby="', before the ids
+    axis: str                       # tick lines and labels
+    baseline: str                   # the zero line
+    bar_tail: str                   # '" width="…" height="', between a bar's y and height
+    slots: tuple[_SlotHtml, ...]
+
+
+def _frame_html(frame: charts.IndicatorFrame) -> _FrameHtml:
+    """_FrameHtml of `frame`, made once per frame (charts share frames: hyoka.charts caches them)."""
+    T = _T
+    small = charts.FONT_SMALL
+    baseline = charts.IND_BASELINE
+    plot_left = frame.plot_left
+    highlight = (f'" y="{charts.IND_HIGHLIGHT_Y}" width="{T[frame.slots[0].width]}" '
+                 f'height="{T[frame.highlight_height]}"/>\n')
+    year_tail = f'" y="{charts.IND_YEAR_Y}" text-anchor="middle" font-size="{frame.year_font_size}">'
+    achievement_tail = f'" y="{charts.IND_ACHIEVEMENT_Y}" text-anchor="middle" font-size="{small}">'
+    tag_y = charts.IND_TAG_Y
+    slots = []
+    for f in frame.slots:
+        cx = T[f.cx]
+        slots.append(_SlotHtml(
+            highlight=f'      <rect class="hy-chart__highlight" x="{T[f.x]}{highlight}',
+            bar=f'      <rect class="hy-chart__actual" x="{T[f.bar_x]}" y="',
+            target_line=f'x1="{T[f.target_x1]}" y1="',
+            target_x2=f'" x2="{T[f.target_x2]}" y2="',
+            missing=f'      <text class="hy-chart__missing" x="{cx}" y="',
+            value=(f'      <text class="hy-chart__value" x="{cx}" y="',
+                   f'      <text class="hy-chart__value hy-chart__value--inside" x="{cx}" y="'),
+            year=(f'      <text class="hy-chart__year" x="{cx}{year_tail}',
+                  f'      <text class="hy-chart__year hy-chart__year--current" x="{cx}{year_tail}'),
+            achievement={
+                state: f'      <text class="hy-chart__achievement hy-chart__achievement--{css}" '
+                       f'x="{cx}{achievement_tail}{charts.ACHIEVEMENT_TEXT[state]}</text>\n'
+                for state, css in _STATE_CLASS.items()},
+            tag=(f'      <rect class="hy-chart__tag" x="{T[f.tag_x]}" y="{tag_y - 12}" width="{T[frame.tag_w]}" '
+                 f'height="16" rx="2"/>\n'
+                 f'      <text class="hy-chart__tag-text" x="{cx}" y="{tag_y}" text-anchor="middle" '
+                 f'font-size="{small}">{charts.TAG_TEXT}</text>\n'),
+        ))
+    return _FrameHtml(
+        frame=frame,
+        svg_open=f'  <svg class="hy-chart__svg" viewBox="{frame.view_box}" role="img" aria-labelledby="',
+        axis=_tick_lines(frame.ticks, plot_left, T[frame.plot_right], plot_left - 6, small),
+        baseline=(f'      <line class="hy-chart__baseline" x1="{plot_left}" y1="{baseline}" '
+                  f'x2="{T[frame.plot_right]}" y2="{baseline}"/>\n'),
+        bar_tail=f'" width="{T[frame.bar_w]}" height="',
+        slots=tuple(slots),
+    )
+
+
+# _FrameHtml by id of its frame (a frame is a deep tuple: slow to hash). The entry holds its frame,
+# so that id is not reused while it is here; checked with `is` all the same.
+_FRAME_HTML: dict[int, _FrameHtml] = {}
 
 
 def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Markup:
@@ -143,70 +214,77 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
     results year is boxed as 「評価対象」 and 達成・未達成 is written under each year. The summary
     sentence is the visible figure caption; the svg is role="img" named by its <title> and <desc>
     (the same numbers as indicator_table, which stays beside it). `chart_id` must be unique on
-    the page: it prefixes every id inside. Geometry: hyoka.charts.indicator_chart.
+    the page: it prefixes every id inside.
+
+    Geometry: hyoka.charts (`indicator_frame`, `slot_marks`), written in one pass without the
+    chart spec `charts.indicator_chart` (the markup is the same as drawing that spec:
+    tests/test_render_parts.py).
     """
-    c = charts.indicator_chart(ind, results_year)
-    out = [f'<figure class="hy-chart hy-chart--indicator">\n'
-           f'  <figcaption class="hy-chart__summary">{_esc(c.summary)}</figcaption>\n']
-    if c.slots:
-        T = _T
-        cid = _esc(chart_id)
-        small = c.small_font_size
-        out.append(_INDICATOR_LEGEND)
-        out.append(
-            f'  <svg class="hy-chart__svg" viewBox="{c.view_box}" role="img" '
-            f'aria-labelledby="{cid}-title {cid}-desc" font-size="{c.font_size}">\n'
-            f'    <title id="{cid}-title">{_esc(c.title)}</title>\n'
-            f'    <desc id="{cid}-desc">{_esc(c.desc)}</desc>\n'
-            '    <g aria-hidden="true">\n')
-        for s in c.slots:
-            if s.is_results_year:
-                out.append(f'      <rect class="hy-chart__highlight" x="{T[s.x]}" y="{c.highlight_y}" '
-                           f'width="{T[s.width]}" height="{T[c.highlight_height]}"/>\n')
-        if c.unit_label:
-            out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">'
-                       f'{_esc(c.unit_label)}</text>\n')
-        out.append(_tick_lines(c.ticks, c.plot_left, c.plot_right, c.tick_x, small))
-        bar_width = T[c.slots[0].bar_width]
-        for s in c.slots:
-            if s.bar_height:
-                out.append(f'      <rect class="hy-chart__actual" x="{T[s.bar_x]}" y="{T[s.bar_y]}" '
-                           f'width="{bar_width}" height="{T[s.bar_height]}"/>\n')
-        plot_left, plot_right = c.plot_left, T[c.plot_right]
-        out.append(f'      <line class="hy-chart__baseline" x1="{plot_left}" y1="{c.baseline}" '
-                   f'x2="{plot_right}" y2="{c.baseline}"/>\n')
-        # Constant parts of the per-year texts.
-        year_tail = f'y="{c.year_y}" text-anchor="middle" font-size="{c.year_font_size}">'
-        achievement_tail = f'y="{c.achievement_y}" text-anchor="middle" font-size="{small}">'
-        for s in c.slots:
-            cx = T[s.cx]
-            if s.target_y is not None:
-                y = T[s.target_y]
-                line = f'x1="{T[s.target_x1]}" y1="{y}" x2="{T[s.target_x2]}" y2="{y}"/>\n'
-                out.append(f'      <line class="hy-chart__target-halo" {line}'
-                           f'      <line class="hy-chart__target-line" {line}'
-                           f'      <path class="hy-chart__target-mark" d="{s.target_path}"/>\n')
-            if s.missing_actual:
-                out.append(f'      <text class="hy-chart__missing" x="{cx}" y="{T[s.value_y]}" text-anchor="middle" '
-                           f'font-size="{small}">{_esc(s.actual_text)}</text>\n')
-            else:
-                inside = " hy-chart__value--inside" if s.value_inside else ""
-                out.append(f'      <text class="hy-chart__value{inside}" x="{cx}" y="{T[s.value_y]}" '
-                           f'text-anchor="middle">{s.value_label}</text>\n')
-            current = " hy-chart__year--current" if s.is_results_year else ""
-            out.append(
-                f'      <text class="hy-chart__year{current}" x="{cx}" {year_tail}{s.year_label}</text>\n'
-                f'      <text class="hy-chart__achievement hy-chart__achievement--{_STATE_CLASS[s.achievement]}" '
-                f'x="{cx}" {achievement_tail}{s.achievement_text}</text>\n')
-            if s.is_results_year:
-                out.append(
-                    f'      <rect class="hy-chart__tag" x="{T[s.tag_x]}" y="{c.tag_y - 12}" width="{T[c.tag_width]}" '
-                    f'height="16" rx="2"/>\n'
-                    f'      <text class="hy-chart__tag-text" x="{cx}" y="{c.tag_y}" text-anchor="middle" '
-                    f'font-size="{small}">{c.tag_text}</text>\n')
-        out.append('    </g>\n  </svg>\n')
-    out.append('</figure>')
-    return Markup("".join(out))
+    values = ind.values
+    states = charts.achievements(ind)
+    head = (f'<figure class="hy-chart hy-chart--indicator">\n'
+            f'  <figcaption class="hy-chart__summary">{_esc(charts.summary_of(ind, results_year, states))}'
+            f'</figcaption>\n')
+    if not values:
+        return Markup(head + '</figure>')
+    frame = charts.indicator_frame(values)
+    fh = _FRAME_HTML.get(id(frame))
+    if fh is None or fh.frame is not frame:
+        if len(_FRAME_HTML) > 4096:
+            _FRAME_HTML.clear()
+        fh = _FRAME_HTML[id(frame)] = _frame_html(frame)
+    T = _T
+    unit = ind.unit
+    suffix = _esc(unit) if unit else ""  # escaped once for the <desc> and the unit label
+    top, bar_w, bar_tail = frame.top, frame.bar_w, fh.bar_tail
+    slot_marks, wareki_, fmt = charts.slot_marks, wareki, fmt_number
+    missing_text, verdicts = charts.MISSING_TEXT, charts.DESC_VERDICT
+    highlights: list[str] = []
+    bars: list[str] = []
+    marks: list[str] = []
+    desc = [charts.DESC_HEAD[bool(ind.lower_is_better)]]
+    for f, sh, v in zip(frame.slots, fh.slots, values, strict=True):
+        target, actual, year = v.target, v.actual, v.year
+        target_y, target_path, bar_y, bar_height, value_label, value_y, inside = slot_marks(
+            f, target, actual, top, bar_w)
+        state = states[year]
+        year_label = wareki_(year)
+        current = year == results_year
+        if current:
+            highlights.append(sh.highlight)
+        if bar_height:
+            bars.append(f'{sh.bar}{T[bar_y]}{bar_tail}{T[bar_height]}"/>\n')
+        if target_y is None:
+            target_text = missing_text
+        else:
+            target_text = fmt(target) + suffix
+            y = T[target_y]
+            line = f'{sh.target_line}{y}{sh.target_x2}{y}"/>\n'
+            marks.append(f'      <line class="hy-chart__target-halo" {line}'
+                         f'      <line class="hy-chart__target-line" {line}'
+                         f'      <path class="hy-chart__target-mark" d="{target_path}"/>\n')
+        if actual is None:
+            actual_text = missing_text
+            marks.append(f'{sh.missing}{T[value_y]}" text-anchor="middle" '
+                         f'font-size="{charts.FONT_SMALL}">{missing_text}</text>\n')
+        else:
+            actual_text = value_label + suffix
+            marks.append(f'{sh.value[inside]}{T[value_y]}" text-anchor="middle">{value_label}</text>\n')
+        marks.append(f'{sh.year[current]}{year_label}</text>\n')
+        marks.append(sh.achievement[state])
+        if current:
+            marks.append(sh.tag)
+        desc.append(f"{year_label}: 目標{target_text}、実績{actual_text}{verdicts[state]}。")
+    cid = _esc(chart_id)
+    unit_label = (f'      <text class="hy-chart__unit" x="0" y="12" font-size="{charts.FONT_SMALL}">'
+                  f'単位: {suffix}</text>\n') if unit else ""
+    return Markup(
+        f'{head}{_INDICATOR_LEGEND}{fh.svg_open}{cid}-title {cid}-desc" font-size="{charts.FONT}">\n'
+        f'    <title id="{cid}-title">{_esc(ind.kind_label)}「{_esc(ind.name)}」の目標と実績のグラフ</title>\n'
+        f'    <desc id="{cid}-desc">{"".join(desc)}</desc>\n'
+        '    <g aria-hidden="true">\n'
+        f'{"".join(highlights)}{unit_label}{fh.axis}{"".join(bars)}{fh.baseline}{"".join(marks)}'
+        '    </g>\n  </svg>\n</figure>')
 
 
 # -- indicator table -------------------------------------------------------------------------------

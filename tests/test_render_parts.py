@@ -311,6 +311,67 @@ def test_value_as_the_former_macro(reference, v, unit) -> None:
     assert htmlparts.value_html(v, unit) == str(reference.value(v, unit))
 
 
+# Numbers at the edges: NaN, ±0, tiny, huge and infinite values, halves of a hundredth.
+extreme_amounts = st.one_of(amounts, st.sampled_from(
+    [float("nan"), float("inf"), -float("inf"), 0, -0.0, 0.0, 1e-9, 0.005, 10**15, 10**18 + 1, 1e300, -1e300, -7]))
+
+
+@st.composite
+def extreme_indicators(draw) -> Indicator:
+    """1–8 years (a year may be written twice), any amounts, hostile names and units."""
+    ys = draw(st.lists(st.integers(2018, 2031), min_size=1, max_size=8).map(sorted))
+    values = tuple(IndicatorValue(y, draw(extreme_amounts), draw(extreme_amounts)) for y in ys)
+    return Indicator(draw(st.sampled_from(["activity", "outcome"])), draw(texts), None,
+                     draw(st.one_of(st.none(), st.just(""), texts)), draw(st.booleans()), values)
+
+
+@SETTINGS
+@given(ind=st.one_of(indicators(), extreme_indicators()), results_year=st.integers(2018, 2031),
+       chart_id=st.sampled_from(["indicator-chart-3", *HOSTILE]))
+def test_indicator_chart_in_one_pass_as_drawing_the_spec(reference, ind, results_year, chart_id) -> None:
+    """indicator_chart_html writes the chart straight from charts.indicator_frame / slot_marks,
+    without the spec: the same bytes as the former macro drawing charts.indicator_chart, also
+    the second time (from the caches of frames, y coordinates and diamonds)."""
+    expected = str(reference.indicator_chart(ind, chart_id, results_year))
+    assert htmlparts.indicator_chart_html(ind, chart_id, results_year) == expected
+    assert htmlparts.indicator_chart_html(ind, chart_id, results_year) == expected
+
+
+def test_frame_markup_is_looked_up_by_the_frame_itself(reference, monkeypatch) -> None:
+    """An entry of htmlparts._FRAME_HTML left under the id of another frame is not used."""
+    ind = Indicator("outcome", "件数", None, "件", False, (IndicatorValue(2023, 10, 8), IndicatorValue(2024, 10, 12)))
+    frame = charts.indicator_frame(ind.values)
+    other = charts.indicator_frame((IndicatorValue(2024, 1000, 3),))
+    monkeypatch.setattr(htmlparts, "_FRAME_HTML", {id(frame): htmlparts._frame_html(other)})
+    assert htmlparts.indicator_chart_html(ind, "c", 2024) == str(reference.indicator_chart(ind, "c", 2024))
+
+
+class _Change:
+    def __init__(self, subject: str, before: str, after: str) -> None:
+        self.subject, self.before, self.after = subject, before, after
+
+
+def test_component_macros_are_globals_giving_what_their_import_gives() -> None:
+    """make_env registers the macros of templates/components/ as globals (pages import none):
+    the same text as `{% from "components/<name>.html" import <name> %}`, hostile text included."""
+    env = make_env(ROOT / "templates")
+    bar_rows = [("A課", 1200), (HOSTILE[0], None), ("B & C", 0)]
+    calls = [
+        ("breadcrumbs", ([("トップ", "./"), (HOSTILE[2], "a&b/<x>/"), (HOSTILE[0], None)],)),
+        ("change_list", ([],)),
+        ("change_list", ([_Change(HOSTILE[0], "継続", HOSTILE[1]), _Change("費用", "1", "2")],)),
+        ("value", (None,)), ("value", (HOSTILE[0],)), ("value", (1234.5, "<u>")),
+        ("sheet_list", ([], "list-1", HOSTILE[0], "../")),
+        ("bar_chart", (bar_rows, "千円", HOSTILE[1], "chart-1")),
+    ]
+    for name, args in calls:
+        imported = env.from_string(f'{{% from "components/{name}.html" import {name} as m %}}{{{{ m(*args) }}}}')
+        as_global = env.from_string(f"{{{{ {name}(*args) }}}}")
+        assert as_global.render(args=args) == imported.render(args=args), name
+    pages = (ROOT / "templates" / "pages").glob("*.html")
+    assert not [p.name for p in pages if '{% from "components/' in p.read_text(encoding="utf-8")]
+
+
 def test_value_escapes_text_once() -> None:
     out = htmlparts.value_html('<script>alert("x")</script>')
     assert "<script>" not in out and html.unescape(out) == '<script>alert("x")</script>'
