@@ -347,8 +347,16 @@ def _json(value: Any, newline: str, out: list[str]) -> None:
                 name = int.__repr__(key)  # json.dumps writes int keys as strings, too
             else:
                 raise _NotPlain
-            out.append(f"{sep}{_json_string(name)}: ")
-            _json(item, inner, out)
+            kind = type(item)
+            if kind is str:  # most values: written here, without a call per value
+                out.append(f"{sep}{_json_string(name)}: {_json_string(item)}")
+            elif item is None:
+                out.append(f"{sep}{_json_string(name)}: null")
+            elif kind is int:
+                out.append(f"{sep}{_json_string(name)}: {int.__repr__(item)}")
+            else:
+                out.append(f"{sep}{_json_string(name)}: ")
+                _json(item, inner, out)
             sep = "," + inner
         out.append(newline + "}")
     elif isinstance(value, list | tuple):
