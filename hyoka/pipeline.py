@@ -239,18 +239,19 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if record is None or not reusable(record, key, source):
             return False
         target = f"{dest}/{path}"
+        link(source, target)
+        if index_pages is not None and path.endswith(".html"):
+            link(target, f"{index_pages}/{path}")
+        out.pages[path] = record
+        out.same.add(path)
+        return True
+
+    def link(source: str, target: str) -> None:
         parent = os.path.dirname(target)
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
         link_or_copy(source, target)
-        if index_pages is not None and path.endswith(".html"):
-            copy = f"{index_pages}/{path}"
-            os.makedirs(os.path.dirname(copy), exist_ok=True)
-            link_or_copy(target, copy)
-        out.pages[path] = record
-        out.same.add(path)
-        return True
 
     def same_as_before(path: str, text: str) -> bool:
         """True when the last build wrote `text` to `path` (and the file is still as it was written)."""

@@ -165,6 +165,9 @@ class RenderCache:
         self.entries: dict[str, tuple[str, str]] = {}  # path → (fingerprint, text)
         self.rendered: list[str] = []  # paths rendered by the last call, for tests and logs
         self.env: tuple[str, Environment] | None = None  # the environment and what it was made from
+        # What plan_pages, job_keys, render_pages and render_site reuse from the last call when
+        # their inputs are the very same objects (serve: unchanged programs and groups).
+        self.memo: dict[str, Any] = {}
 
     def get(self, path: str, key: str) -> str | None:
         """The cached text of `path` if its fingerprint is still `key`."""
@@ -362,13 +365,13 @@ def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "
 
 
 def render_pages(site: Site, templates: Path, jobs: list[PageJob],
-                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None,
-                 memo: dict[str, Any] | None = None) -> list[Page]:
+                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
     """Render jobs to pages, reusing cached texts whose inputs did not change.
 
-    `memo` (serve keeps one between rebuilds): for job_keys, and the Page objects of the last call
-    (a page whose text is the very same string is that Page again).
+    With `cache`, its memo keeps job_keys' keys and the Page objects of the last call (a page
+    whose text is the very same string is that Page again).
     """
+    memo = cache.memo if cache is not None else None
     if cache is None:
         env = environment(site, templates)
     else:  # keep the compiled templates while neither they nor the configuration change
@@ -420,19 +423,20 @@ def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:
 
 def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
                 on_page: Callable[[int], None] | None = None, data_cache: Any = None,
-                deferred: list[Callable[[], list[Page]]] | None = None,
-                memo: dict[str, Any] | None = None) -> list[Page]:
+                deferred: list[Callable[[], list[Page]]] | None = None) -> list[Page]:
     """Every page of the site in memory, in a stable order (`check`, `serve` and tests; `build`
     renders over worker processes straight to disk: pipeline.produce).
 
     `data_cache` (an opendata.DataCache) keeps each sheet's share of the open data between calls;
     with `deferred`, the combined downloads are left to a function appended to it (see data_files).
-    `memo` (a dict serve keeps between rebuilds) lets plan_pages and job_keys reuse unchanged jobs.
+    With `cache` (serve keeps one between rebuilds), its memo lets plan_pages and job_keys reuse
+    unchanged jobs and the sitemap be kept.
     """
+    memo = cache.memo if cache is not None else None
     from . import opendata  # imported here: opendata builds on Page and PageJob from this module
     data = opendata.data_files(site, cache=data_cache, deferred=deferred)
     pages = render_pages(site, templates, [*plan_pages(site, memo), opendata.data_page_job(site, data)], cache,
-                         on_page, memo)
+                         on_page)
     paths = [p.path for p in pages]
     if memo is None:
         return pages + data.pages + opendata.web_files(site, paths)

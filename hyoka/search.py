@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .cache import PageRecord, link_or_copy, reusable
 from .problems import BuildError
 
 BUNDLE_DIR = "pagefind"
@@ -186,7 +187,7 @@ class ShardRecord:
     pages: tuple[str, ...]
     first: bool  # the first shard keeps Pagefind's runtime files
     indexer: str  # the Pagefind binary: path, size, mtime
-    files: tuple[tuple[str, int, int], ...]  # (path in the shard folder, size, mtime_ns) of each file
+    files: tuple[tuple[str, PageRecord], ...]  # each file (path in the shard folder) as written
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,7 @@ def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int
             service.close()
     _finish_bundle(bundle, shards)
     records = {shard.name: _shard_record(bundle, shard, i == 0, indexer) for i, shard in enumerate(shards)}
-    size = sum(size for record in records.values() for _, size, _ in record.files)
+    size = sum(file.size for record in records.values() for _, file in record.files)
     size += sum(p.stat().st_size for p in bundle.iterdir() if p.is_file())
     indexing = {id(shard) for shard in todo}
     reused = [shard for shard in shards if id(shard) not in indexing]
@@ -398,21 +399,13 @@ def _reuse_shard(reuse: ShardReuse, shard: Shard, first: bool, indexer: str, bun
             or not all(reuse.unchanged(page) for page in shard.pages)):
         return False
     old = reuse.bundle / shard.name
-    for path, size, mtime_ns in record.files:
-        try:
-            st = os.stat(old / path)
-        except OSError:
-            return False
-        if st.st_size != size or st.st_mtime_ns != mtime_ns:
-            return False
+    if not all(reusable(file, "", old / path) for path, file in record.files):
+        return False
     try:
-        for path, _, _ in record.files:
+        for path, _ in record.files:
             target = bundle / shard.name / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                os.link(old / path, target)
-            except OSError:
-                shutil.copy2(old / path, target)
+            link_or_copy(old / path, target)
     except OSError:
         shutil.rmtree(bundle / shard.name, ignore_errors=True)
         return False
@@ -425,8 +418,8 @@ def _shard_record(bundle: Path, shard: Shard, first: bool, indexer: str) -> Shar
     for dirpath, _, filenames in os.walk(folder):
         for name in filenames:
             st = os.stat(os.path.join(dirpath, name))
-            files.append((Path(dirpath, name).relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
-    return ShardRecord(shard.pages, first, indexer, tuple(sorted(files)))
+            files.append((Path(dirpath, name).relative_to(folder).as_posix(), PageRecord("", st.st_size, st.st_mtime_ns)))
+    return ShardRecord(shard.pages, first, indexer, tuple(sorted(files, key=lambda f: f[0])))
 
 
 class _Thread(threading.Thread):

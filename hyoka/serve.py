@@ -5,8 +5,8 @@ last `build` made) and served by a small WSGI app inside livereload, which reloa
 after each rebuild. Only what an edit touches is parsed and rendered again: unchanged files keep
 their parsed sheet, unchanged pages their text (hyoka.render.RenderCache). An edit that leaves a
 sheet on the same lists swaps it into the last site (collect.collect_again) instead of collecting
-every sheet again, and unchanged programs keep their planned pages and fingerprints (the `memo`
-of render.render_site); a rebuild with nothing changed keeps every page. The result is always
+every sheet again, and unchanged programs keep their planned pages and fingerprints (the
+RenderCache's memo); a rebuild with nothing changed keeps every page. The result is always
 byte for byte what a clean render_site makes (tests/test_serve_incremental.py). A broken file does
 not stop the server: every page then shows the problem list, in the same words as the command line.
 """
@@ -138,7 +138,6 @@ class Preview:
     config: SiteConfig | None = None
     edits: list[tuple[Sheet | None, Sheet | None]] = field(default_factory=list)  # (old, new) of the last load
     _last: _Result | None = None
-    _memo: dict[str, Any] = field(default_factory=dict)  # render.plan_pages' and job_keys' reuse
     _unique: bool = False  # no two sheets of the last load had one id and year
     rebuilds: int = 0
     search: bool = True
@@ -183,8 +182,7 @@ class Preview:
             site = collect(sheets, config)
         try:
             deferred: list[Callable[[], list[Page]]] = []
-            pages = render_site(site, templates, self.cache, data_cache=self.data_cache, deferred=deferred,
-                                memo=self._memo)
+            pages = render_site(site, templates, self.cache, data_cache=self.data_cache, deferred=deferred)
         except ProblemsFound as exc:  # a template mistake: show it like a sheet problem
             self._fail(exc.problems)
             return

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from hyoka import cache as cache_mod
+from hyoka import search
 from hyoka.cli import main
 from hyoka.pipeline import run
 
@@ -173,17 +174,26 @@ def test_unchanged_files_are_not_parsed_again(site, monkeypatch) -> None:
     assert path in calls  # its span of files (up to 100) is parsed again
 
 
+def _indexed_shards(monkeypatch) -> list[str]:
+    """The names of the shards Pagefind indexes from now on (a reused shard is not indexed)."""
+    indexed: list[str] = []
+    index_shard = search._index_shard
+
+    def spy(service, shard, *args):
+        indexed.append(shard.name)
+        return index_shard(service, shard, *args)
+
+    monkeypatch.setattr(search, "_index_shard", spy)
+    return indexed
+
+
 def test_a_build_with_search_after_an_edit_indexes_every_page_as_a_clean_build(site, tmp_path, monkeypatch) -> None:
     """Reused pages reach Pagefind too (linked into its input as they are), and a shard whose pages
     are all unchanged is taken from the last bundle: the pages the index records are those of a
     clean build."""
-    from hyoka import search
-
     from .test_search import _fragments
 
-    indexed: list[str] = []
-    index_shard = search._index_shard
-    monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
+    indexed = _indexed_shards(monkeypatch)
     run(site, search=True)
     assert sorted(indexed) == ["2024", "2025"]
     indexed.clear()
@@ -207,14 +217,10 @@ def test_a_build_with_search_after_an_edit_indexes_every_page_as_a_clean_build(s
 
 
 def test_a_changed_bundle_file_is_indexed_again(site, monkeypatch) -> None:
-    from hyoka import search
-
     run(site, search=True)
     meta = next((site.output_dir / "pagefind" / "2024").glob("*.pf_meta"))
     meta.write_bytes(meta.read_bytes() + b"x")  # edited by hand: not the file the last build wrote
-    indexed: list[str] = []
-    index_shard = search._index_shard
-    monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
+    indexed = _indexed_shards(monkeypatch)
     run(site, search=True)
     assert indexed == ["2024"]
 
@@ -222,14 +228,10 @@ def test_a_changed_bundle_file_is_indexed_again(site, monkeypatch) -> None:
 def test_a_shard_whose_pages_were_rendered_again_to_the_same_bytes_is_reused(site, monkeypatch) -> None:
     """An edit of one year's sheet renders the program's other years again (their pages link it);
     when such a page comes out byte for byte as before, its shard is still taken from the last bundle."""
-    from hyoka import search
-
     run(site, search=True)
     other_year = site.output_dir / "sheets/smartphone-subsidy/2024/index.html"
     before = other_year.read_bytes(), other_year.stat().st_ino
-    indexed: list[str] = []
-    index_shard = search._index_shard
-    monkeypatch.setattr(search, "_index_shard", lambda service, shard, *a: indexed.append(shard.name) or index_shard(service, shard, *a))
+    indexed = _indexed_shards(monkeypatch)
     path = site.content_dir / "2025" / "smartphone-subsidy.md"
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
     run(site, search=True)
