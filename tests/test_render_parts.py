@@ -450,17 +450,46 @@ def test_lean_markdown_parser_gives_the_same_html(text) -> None:
     assert markdown.render_markdown(text) == markdown._MD.render(text)
 
 
+# Bodies near the plain ones of markdown._plain_html: lines that are text, items and headings,
+# and the pieces of syntax that make a line something else (or make a list loose or lazy).
+plain_pieces = st.sampled_from(["## ", "# ", "###### ", "####### ", "- ", "-", "1. ", "3. ", "0. ", "10. ",
+                                "1234567890. ", "2) ", "+ ", "\n", "\n", "\n", "\n\n", "\n\n", "事業",
+                                "課題。", "a", "2025年", "1.5", "2.", " ", "  ", "\u3000", "\u00a0", "\x1c",
+                                "\"", "'", "#", "=", "---", "===", "(", ")", ":", "!", "http://example.jp/",
+                                "&", "<", ">", "]", "*"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(text=st.lists(plain_pieces, max_size=30).map("".join))
+def test_plain_bodies_written_without_the_parser_are_the_parsers_html(text) -> None:
+    html = markdown._plain_html(text)
+    assert html is None or html == markdown._MD.render(text)
+    assert markdown.render_markdown(text) == markdown._MD.render(text)
+
+
+def test_plain_bodies_are_written_without_the_parser() -> None:
+    body = "\n## 現状の課題\n\n- 研修を「年2回」実施した。\n- 参加者は1.5倍\n\n## 今後の取組み\n\n段落の1行目\n2025年度に\"検討\"する。\n\n3. 三つ目\n4. 四つ目\n"
+    assert markdown._plain_html(body) == markdown._MD.render(body)
+    assert "<ol start=\"3\">" in markdown._plain_html(body)
+    for not_plain in ("**太字**", "- a\n続き", "- a\n\n- b", "段落\n- a", "段落\n---", "　全角空白で始まる", "a  \nb",
+                      "- a\n## 見出し", "## 閉じる ##", "1) 括弧"):
+        assert markdown._plain_html(not_plain) is None, not_plain
+        assert markdown.render_markdown(not_plain) == markdown._MD.render(not_plain)
+
+
 def test_bodies_of_the_content_and_fixtures_render_as_with_the_full_parser() -> None:
     from hyoka.load import find_content, load_source
     files = [*find_content(ROOT / "content"), *find_content(ROOT / "tests" / "fixtures" / "site" / "content")]
     assert files
-    lean = 0
+    lean = plain = 0
     for path in files:
         src, _ = load_source(path, path.name)
         assert src is not None
         lean += markdown._LEAN_BLOCKERS.search(src.body) is None
+        plain += markdown._plain_html(src.body) is not None
         assert markdown.render_markdown(src.body) == markdown._MD.render(src.body)
     assert lean > 0  # the committed bodies take the lean parser (the last line: the full one)
+    assert plain > 0  # … and most of them need no parser at all
     assert markdown.render_markdown("[x](javascript:alert(1)) <b>&amp;") == markdown._MD.render(
         "[x](javascript:alert(1)) <b>&amp;")
 
