@@ -283,8 +283,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         compile_templates(env, page_jobs, templates)  # once, before the workers fork
 
     def span(part: Sequence[tuple[PageJob | Sheet, str]]) -> tuple[list[tuple[str, PageRecord]], list[Any], list[str]]:
-        made_here: set[Path] = set()
-        made_copies: set[Path] = set()
+        made_here: set[str] = set()
+        made_copies: set[str] = set()
         records = []
         shares = []
         same = []
@@ -306,7 +306,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         return records, shares, same
 
     results = map_spans(span, items, jobs=jobs if len(items) > 96 else 1, span=48)
-    folder_made: set[Path] = set()
+    folder_made: set[str] = set()
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
     for page in opendata.web_files(site, html_paths):  # while the workers render
         write_file(folder, page.path, page.text, folder_made)

@@ -68,7 +68,7 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
     """
     def fill(tmp: Path) -> int:
         count = 0
-        made: set[Path] = set()
+        made: set[str] = set()
         seen: dict[str, str] = {}
         for page in pages:
             _check_page_path(page.path, seen)
@@ -113,20 +113,35 @@ def write_folder(fill: Callable[[Path], int], assets: Path, output: Path,
         raise
 
 
-def write_file(folder: Path, path: str, data: str | bytes, made: set[Path]) -> os.stat_result:
-    """One file (text as UTF-8 with LF line ends); `made` remembers the folders already created.
-    Its stat is what the build cache records."""
-    target = folder / path
-    if target.parent not in made:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        made.add(target.parent)
-    if isinstance(data, bytes):
-        with open(target, "wb") as f:
-            f.write(data)
-    else:
-        with open(target, "w", encoding="utf-8", newline="\n") as f:
-            f.write(data)
-    return os.stat(target)
+def write_file(folder: Path | str, path: str, data: str | bytes, made: set[str]) -> os.stat_result:
+    """One file (text as UTF-8, line ends as they are); `made` remembers the folders already
+    created. Its stat is what the build cache records.
+
+    Written with os-level calls: a build writes tens of thousands of files, and a file object
+    (buffer, text wrapper) and Path objects for each cost ≈ 40 µs more than the write itself.
+    """
+    target = f"{os.fspath(folder)}/{path}"
+    parent = target.rpartition("/")[0]
+    if parent not in made:
+        os.makedirs(parent, exist_ok=True)
+        made.add(parent)
+    return _write_bytes(target, data if isinstance(data, bytes) else data.encode("utf-8"))
+
+
+def _write_bytes(target: str, data: bytes) -> os.stat_result:
+    """Create or replace the file `target` with `data`; its stat."""
+    fd = os.open(target, _WRITE_FLAGS, 0o666)
+    try:
+        view = memoryview(data)
+        while view:  # a write may take only part of the bytes
+            view = view[os.write(fd, view):]
+        return os.fstat(fd)
+    finally:
+        os.close(fd)
+
+
+# O_BINARY: on Windows, a descriptor opened without it writes \n as \r\n.
+_WRITE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
 
 
 def check_paths(paths: Iterable[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from hyoka.cli import main
 from hyoka.pipeline import run
 from hyoka.problems import BuildError, ProblemsFound
+from hyoka.write import write_file
 
 from .conftest import FIXTURES
 
@@ -67,7 +69,7 @@ def test_write_failure_leaves_previous_output(project, monkeypatch, jobs: int) -
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("hyoka.write.open", disk_full, raising=False)
+    monkeypatch.setattr("hyoka.write._write_bytes", disk_full)
     with pytest.raises(BuildError) as exc:
         run(config, search=False, jobs=jobs)
     assert "ディスクの空きがありません" in exc.value.message
@@ -129,3 +131,23 @@ def test_cli_default_command_is_build(project, monkeypatch) -> None:
     monkeypatch.setattr("hyoka.cli.ROOT", config.root)
     assert main([]) == 0
     assert (config.output_dir / "sheets/good-sheet/2025/index.html").is_file()
+
+
+def test_write_file_writes_every_byte_when_a_write_takes_only_part(tmp_path, monkeypatch) -> None:
+    """os.write may write fewer bytes than asked (a signal, a pipe-like file system): write_file
+    goes on until all are written, and returns the file's stat."""
+    real_write = os.write
+    calls = []
+
+    def short_write(fd, data):
+        calls.append(len(data))
+        return real_write(fd, bytes(data[:1000]))
+
+    text = "評価シート\n" * 700  # 11,200 bytes in UTF-8
+    made: set[str] = set()
+    monkeypatch.setattr(os, "write", short_write)
+    st = write_file(tmp_path, "a/b/index.html", text, made)
+    monkeypatch.undo()
+    assert (tmp_path / "a/b/index.html").read_bytes() == text.encode("utf-8")
+    assert st.st_size == len(text.encode("utf-8")) and len(calls) == 12
+    assert made == {f"{tmp_path}/a/b"}
