@@ -438,13 +438,17 @@ def _kind_converter(f: Field) -> Convert:
                 raise _Invalid
             out: dict[int, Any] = {}
             year_range = ctx.year_range
+            last = YEAR_MIN - 1
+            ascending = True  # as sheets write them: then out is already what sorting gives
             for key, sub_value in value.items():
                 if (isinstance(key, bool) or not isinstance(key, int)
                         or (year_range and not (year_range[0] <= key <= year_range[1]))
                         or not (YEAR_MIN <= key <= YEAR_MAX) or key in out):
                     raise _Invalid
                 out[key] = item(sub_value, ctx)
-            return dict(sorted(out.items()))
+                ascending = ascending and key > last
+                last = key
+            return out if ascending else dict(sorted(out.items()))
 
         return year_map
     if kind == "list":

@@ -51,9 +51,11 @@ def sheet_front_matters(content: Path) -> list[str]:
 
 def test_bundled_content_is_read_by_the_usual_reader() -> None:
     texts = sheet_front_matters(ROOT / "content")
-    load._FLOW_MAPS_SEEN.clear()  # read each { } once, then again from the memo
+    memos = (load._FLOW_MAPS_SEEN, load._FLOW_PAIRS, load._KEY_LINES_SEEN)
+    for memo in memos:
+        memo.clear()  # read each line, { } and key: value once, then again from the memos
     assert texts and all(usual_is_libyaml(text) for text in texts)
-    assert load._FLOW_MAPS_SEEN and all(usual_is_libyaml(text) for text in texts)
+    assert all(memos) and all(usual_is_libyaml(text) for text in texts)
 
 
 def test_invalid_corpus_and_corner_cases() -> None:

@@ -1,0 +1,99 @@
+"""The sheet model: build_sheet's quick constructor and the pickle the load workers send.
+
+model.new sets a frozen dataclass's fields without its __init__ (pipeline.load_and_validate builds
+and pickles every Sheet): build_sheet with it must give exactly what build_sheet with the classes'
+own __init__s gives, field for field, on the bundled content, the sheets with warnings of the
+invalid corpus, and generated sheets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hyoka import model
+from hyoka.config import load_config
+from hyoka.load import find_content, load_source
+from hyoka.model import BudgetAccount, Plan, Sheet, SourceRef, build_sheet
+from hyoka.validate import validate_source
+
+from .conftest import FIXTURES, ROOT
+
+
+def with_init(cls: type, **values: Any) -> Any:
+    """What build_sheet made before model.new: the dataclass's own constructor."""
+    return cls(**values)
+
+
+def same_object(a: Any, b: Any) -> None:
+    """Equal values of equal types, every dataclass field set (compare=False ones too: Sheet.data)."""
+    assert type(a) is type(b), (a, b)
+    if dataclasses.is_dataclass(a):
+        assert vars(a).keys() == {f.name for f in dataclasses.fields(a)}
+        for f in dataclasses.fields(a):
+            same_object(getattr(a, f.name), getattr(b, f.name))
+    elif isinstance(a, (tuple, list)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            same_object(x, y)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            same_object(a[key], b[key])
+    else:
+        assert a == b
+
+
+def sheets(content: Path, config: Any) -> list[Sheet]:
+    out = []
+    for path in find_content(content):
+        src, _ = load_source(path, path.name)
+        sheet = validate_source(src, config)[0] if src is not None else None
+        if sheet is not None:
+            out.append(sheet)
+    return out
+
+
+def check(found: list[Sheet]) -> None:
+    assert found
+    for sheet in found:
+        slow = build_sheet(sheet.data, sheet.source, sheet.body, make=with_init)
+        same_object(sheet, slow)
+        assert sheet == slow and hash(sheet.organization) == hash(slow.organization)
+        assert repr(sheet) == repr(slow)
+    back = pickle.loads(pickle.dumps(found, protocol=pickle.HIGHEST_PROTOCOL))
+    for sheet, copy in zip(found, back, strict=True):
+        same_object(sheet, copy)
+
+
+def test_bundled_content() -> None:
+    check(sheets(ROOT / "content", load_config(ROOT)))
+
+
+def test_sheets_with_warnings(config: Any) -> None:
+    check(sheets(FIXTURES / "invalid", config))
+
+
+def test_generated_sheets(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, str(ROOT / "bench/generate.py"), "200", str(tmp_path / "c")],
+                   check=True, capture_output=True)
+    check(sheets(tmp_path / "c/content", load_config(tmp_path / "c")))
+
+
+def test_a_sheet_without_optional_objects(config: Any) -> None:
+    """No plan, budget_account, evaluation, costs or indicators: the classes' defaults."""
+    clean = {"id": "x", "evaluation_year": 2025, "results_year": 2024, "title": "t",
+             "organization": {"bureau": "b", "division": "d", "section": None}}
+    source = SourceRef("x.md")
+    same_object(build_sheet(clean, source, ""), build_sheet(clean, source, "", make=with_init))
+
+
+@pytest.mark.parametrize(("cls", "empty"), [(Plan, model._NO_PLAN), (BudgetAccount, model._NO_ACCOUNT)])
+def test_defaults_of_the_empty_objects(cls: type, empty: dict[str, None]) -> None:
+    same_object(model.new(cls, **empty), cls())
