@@ -477,9 +477,10 @@ def _canonical(inner: str, forbidden: str) -> bool:
                 or forbidden in inner)
 
 
-# `{key: value, ...}` texts read the usual way, as (keys, values): `{target: 0, actual: null}` and
-# `{rating: 適切, comment: null}` repeat in sheet after sheet. Keys and values are immutable.
-_FLOW_MAPS_SEEN: dict[str, dict[Any, Any]] = {}  # never handed out: each result is a copy
+# `{key: value, ...}` texts read the usual way, as a dict that is never handed out (each result is a
+# MarkedDict copied from it): `{target: 0, actual: null}` and `{rating: 適切, comment: null}` repeat
+# in sheet after sheet. Keys and values are immutable.
+_FLOW_MAPS_SEEN: dict[str, dict[Any, Any]] = {}
 
 
 # Each `key: value` of such a text, read the usual way: `kind: 決算`, `actual: null` and
