@@ -18,7 +18,9 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from .collect import Site
@@ -242,61 +244,125 @@ def _ordered(sheets: Iterable[Sheet]) -> list[Sheet]:
     return sorted(sheets, key=lambda s: (s.id, s.evaluation_year))
 
 
-def _get(data: dict[str, Any], path: str) -> Any:
-    node: Any = data
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node
+# A sheet's lines of the three CSV files are the lines csv_lines writes, put together from runs of
+# cells: each run is written by a csv.writer of the same dialect (its text without the line end)
+# and a line is its runs joined by ",". The csv module quotes each cell on its own (QUOTE_MINIMAL),
+# so the joined line is the one it would write, as long as each run has two cells or more (a
+# record of one empty cell is the one it writes differently: as ""). The cells that repeat are
+# written once: every line of indicators.csv and costs.csv starts with the sheet's id, evaluation
+# year and title, an indicator's own cells repeat on each of its years' lines, and a year and its
+# 和暦 are the same on every sheet. tests/test_opendata.py holds the lines equal to csv_lines of
+# rows built cell by cell.
+
+_Runs = Callable[[Iterable[list[Any]]], list[str]]  # lists of cells → their runs
+_Getter = Callable[[Sheet, str], Any]  # one sheets.csv cell of a sheet, given the URL's base
+_SHEET_GETTERS: dict[int, tuple[Table, tuple[_Getter, ...]]] = {}  # by id(table), the Table kept with them
+_YEAR_RUNS: dict[int, str] = {}  # fiscal_year and fiscal_year_wareki, by year
+_COST_KEYS = tuple(sub.key for sub in SHEET.child("costs").fields)  # type: ignore[union-attr]
 
 
-def sheet_rows(table: Table, sheets: Iterable[Sheet], base_url: str | None) -> list[dict[str, Any]]:
-    """Rows of sheets.csv."""
-    rows = []
-    for s in _ordered(sheets):
-        row: dict[str, Any] = {}
-        for c in table.columns:
-            if c.kind == "flag":
-                goal = int(c.name.split(".")[1])
-                row[c.name] = None if s.data.get("sdgs") is None else int(goal in s.data["sdgs"])
-            elif c.name.endswith("_wareki"):
-                row[c.name] = wareki(_get(s.data, c.name.removesuffix("_wareki")))
-            elif c.name == "body":
-                row[c.name] = s.body.strip("\n")
-            elif c.name == "url":
-                row[c.name] = (base_url or "") + href(s.url)
-            else:
-                row[c.name] = _get(s.data, c.name)
-        rows.append(row)
-    return rows
+def _run_writer() -> _Runs:
+    """A function writing each list of cells as csv_lines would, without the line end."""
+    written: list[str] = []
+    writer = csv.writer(SimpleNamespace(write=written.append), lineterminator="\r\n")
+
+    def runs(rows: Iterable[list[Any]]) -> list[str]:
+        texts = []
+        for cells in rows:
+            if bool in map(type, cells):  # a bool as `cell` writes it (true / false), not as the csv module does
+                cells = [cell(v) if v.__class__ is bool else v for v in cells]
+            writer.writerow(cells)
+            texts.append("".join(written)[:-2])
+            written.clear()
+        return texts
+
+    return runs
 
 
-def indicator_rows(sheets: Iterable[Sheet]) -> list[dict[str, Any]]:
-    """Rows of indicators.csv (an indicator without yearly values still gets one row)."""
-    rows = []
-    for s in _ordered(sheets):
-        for no, (ind, raw) in enumerate(zip(s.indicators, s.data.get("indicators") or [], strict=True), 1):
-            base = {"id": s.id, "evaluation_year": s.evaluation_year, "title": s.title, "indicator_no": no,
-                    "kind": ind.kind, "kind_label": ind.kind_label, "name": ind.name,
-                    "description": ind.description, "unit": ind.unit,
-                    "lower_is_better": raw.get("lower_is_better")}
-            if not ind.values:
-                rows.append(base)
-            for v in ind.values:
-                rows.append({**base, "fiscal_year": v.year, "fiscal_year_wareki": wareki(v.year),
-                             "target": v.target, "actual": v.actual,
-                             "achievement": ACHIEVEMENT_LABELS[ind.achievement(v.year)]})
-    return rows
+def _path_getter(path: str) -> _Getter:
+    """The value at a dotted path of a sheet's front matter; None where a part is missing."""
+    parts = path.split(".")
+    if len(parts) == 1:
+        return lambda s, base: s.data.get(path)
+    if len(parts) == 2:  # organization.bureau: what the loop below does, in one expression
+        outer, inner = parts
+        return lambda s, base: node.get(inner) if isinstance(node := s.data.get(outer), dict) else None
+
+    def get(s: Sheet, base: str) -> Any:
+        node: Any = s.data
+        for part in parts:
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    return get
 
 
-def cost_rows(sheets: Iterable[Sheet]) -> list[dict[str, Any]]:
-    """Rows of costs.csv."""
-    rows = []
-    for s in _ordered(sheets):
-        for year, col in (s.data.get("costs") or {}).items():
-            rows.append({"id": s.id, "evaluation_year": s.evaluation_year, "title": s.title,
-                         "fiscal_year": year, "fiscal_year_wareki": wareki(year), **col})
-    return rows
+def _sheet_getter(c: Column) -> _Getter:
+    """How a sheets.csv column reads its cell from a sheet."""
+    if c.kind == "flag":
+        goal = int(c.name.split(".")[1])
+        return lambda s, base: None if (goals := s.data.get("sdgs")) is None else int(goal in goals)
+    if c.name.endswith("_wareki"):
+        year = _path_getter(c.name.removesuffix("_wareki"))
+        return lambda s, base: wareki(year(s, base))
+    if c.name == "body":
+        return lambda s, base: s.body.strip("\n")
+    if c.name == "url":
+        return lambda s, base: base + href(s.url)
+    return _path_getter(c.name)
 
+
+def _sheet_getters(table: Table) -> tuple[_Getter, ...]:
+    """The cell getters of sheets.csv, worked out once per Table (by column name, every sheet's
+    lookups cost more than its cells)."""
+    known = _SHEET_GETTERS.get(id(table))
+    if known is not None and known[0] is table:
+        return known[1]
+    if len(_SHEET_GETTERS) > 16:
+        _SHEET_GETTERS.clear()
+    getters = tuple(_sheet_getter(c) for c in table.columns)
+    _SHEET_GETTERS[id(table)] = (table, getters)
+    return getters
+
+
+def sheet_line(table: Table, sheet: Sheet, base_url: str | None, runs: _Runs) -> str:
+    """The sheet's line of sheets.csv."""
+    base = base_url or ""
+    return runs([[get(sheet, base) for get in _sheet_getters(table)]])[0] + "\r\n"
+
+
+def _year_run(runs: _Runs, year: int) -> str:
+    """The cells fiscal_year and fiscal_year_wareki of `year`."""
+    text = _YEAR_RUNS.get(year) if year.__class__ is int else None  # True would find 1's
+    if text is None:
+        text = runs([[year, wareki(year)]])[0]
+        if year.__class__ is int and len(_YEAR_RUNS) < 1000:
+            _YEAR_RUNS[year] = text
+    return text
+
+
+def indicator_lines(sheet: Sheet, runs: _Runs, key: str) -> list[str]:
+    """The sheet's lines of indicators.csv (an indicator without yearly values still gets one);
+    `key` is the run of its id, evaluation_year and title."""
+    indicators = list(zip(sheet.indicators, sheet.data.get("indicators") or [], strict=True))
+    owns = runs([no, ind.kind, ind.kind_label, ind.name, ind.description, ind.unit, raw.get("lower_is_better")]
+                for no, (ind, raw) in enumerate(indicators, 1))
+    lines = []
+    for (ind, _raw), own in zip(indicators, owns, strict=True):
+        if not ind.values:
+            lines.append(f"{key},{own},,,,,\r\n")
+        values = runs([v.target, v.actual, ACHIEVEMENT_LABELS[ind.achievement(v.year)]] for v in ind.values)
+        lines += [f"{key},{own},{_year_run(runs, v.year)},{text}\r\n"
+                  for v, text in zip(ind.values, values, strict=True)]
+    return lines
+
+
+def cost_lines(sheet: Sheet, runs: _Runs, key: str) -> list[str]:
+    """The sheet's lines of costs.csv; `key` is the run of its id, evaluation_year and title."""
+    costs = (sheet.data.get("costs") or {}).items()
+    values = runs([col.get(k) for k in _COST_KEYS] for _year, col in costs)
+    return [f"{key},{_year_run(runs, year)},{text}\r\n"
+            for (year, _col), text in zip(costs, values, strict=True)]
 
 def json_text(value: Any) -> str:
     """Stable, readable JSON (key order is the schema's, the order people read a sheet).
@@ -339,42 +405,64 @@ def _json(value: Any, newline: str, out: list[str]) -> None:
             out.append("{}")
             return
         inner = newline + "  "
-        sep = "{" + inner
+        sep, comma = "{" + inner, "," + inner
         for key, item in value.items():
-            if isinstance(key, str):
-                name = key
-            elif type(key) is int:
-                name = int.__repr__(key)  # json.dumps writes int keys as strings, too
-            else:
-                raise _NotPlain
+            name = _JSON_KEYS.get(key) if type(key) in _KEY_TYPES else None  # True would find 1's
+            if name is None:
+                name = _json_key(key)
             kind = type(item)
             if kind is str:  # most values: written here, without a call per value
-                out.append(f"{sep}{_json_string(name)}: {_json_string(item)}")
+                out.append(f"{sep}{name}{_json_string(item)}")
             elif item is None:
-                out.append(f"{sep}{_json_string(name)}: null")
+                out.append(f"{sep}{name}null")
             elif kind is int:
-                out.append(f"{sep}{_json_string(name)}: {int.__repr__(item)}")
+                out.append(f"{sep}{name}{int.__repr__(item)}")
+            elif kind is float and math.isfinite(item):
+                out.append(f"{sep}{name}{float.__repr__(item)}")
+            elif kind is bool:
+                out.append(f"{sep}{name}{'true' if item else 'false'}")
             else:
-                out.append(f"{sep}{_json_string(name)}: ")
+                out.append(sep + name)
                 _json(item, inner, out)
-            sep = "," + inner
+            sep = comma
         out.append(newline + "}")
     elif isinstance(value, list | tuple):
         if not value:
             out.append("[]")
             return
         inner = newline + "  "
-        sep = "[" + inner
+        sep, comma = "[" + inner, "," + inner
         for item in value:
-            out.append(sep)
-            _json(item, inner, out)
-            sep = "," + inner
+            kind = type(item)
+            if kind is int:  # SDGs goals
+                out.append(sep + int.__repr__(item))
+            elif kind is str:
+                out.append(sep + _json_string(item))
+            else:
+                out.append(sep)
+                _json(item, inner, out)
+            sep = comma
         out.append(newline + "]")
     else:
         raise _NotPlain
 
 
 _json_string = json.encoder.encode_basestring  # the C encoder for strings (ensure_ascii=False)
+_JSON_KEYS: dict[str | int, str] = {}  # '"key": ' by key: a sheet's keys are the schema's and years
+_KEY_TYPES = (str, int)
+
+
+def _json_key(key: Any) -> str:
+    """A mapping's key and the colon after it, as json.dumps writes them (int keys as strings, too)."""
+    if isinstance(key, str):
+        name = _json_string(key) + ": "
+    elif type(key) is int:
+        name = _json_string(int.__repr__(key)) + ": "
+    else:
+        raise _NotPlain
+    if type(key) in _KEY_TYPES and len(_JSON_KEYS) < 10_000:
+        _JSON_KEYS[key] = name
+    return name
 
 
 def sheet_json(sheet: Sheet) -> str:
@@ -501,12 +589,15 @@ def _feed_entry(s: Sheet, base: str) -> str:
             _FEED_ENTRIES.clear()
         url = base + href(s.url)
         year = wareki(s.evaluation_year)
-        summary = " ".join(p for p in (s.purpose, s.direction and f"事業の方針: {s.direction}") if p)
+        direction = s.direction
+        summary = " ".join(p for p in (s.purpose, direction and f"事業の方針: {direction}") if p)
+        # The elements whose names and attributes are the same in every entry are written out here
+        # (what _empty and _element write; a date has nothing to escape).
         entry = _FEED_ENTRIES[key] = "".join([
             "  <entry>\n", _element("id", url, "    "), _element("title", f"{s.title}（{year}評価）", "    "),
-            _empty("link", "    ", rel="alternate", type="text/html", href=url),
-            _element("updated", _entry_date(s.evaluation_year), "    "),
-            _empty("category", "    ", term=str(s.evaluation_year), label=f"{year}評価"),
+            f'    <link rel="alternate" type="text/html" href="{_attr(url)}" />\n',
+            f"    <updated>{_entry_date(s.evaluation_year)}</updated>\n",
+            f'    <category term="{_attr(str(s.evaluation_year))}" label="{_attr(f"{year}評価")}" />\n',
             _element("summary", summary or s.title, "    "), "  </entry>\n"])
     return entry
 
@@ -566,8 +657,18 @@ class SheetData:
     json: str
     csv: tuple[str, ...]
     rows: tuple[int, ...]  # rows in each CSV file
-    item: str  # the JSON as an element of sheets.json
-    sizes: tuple[int, ...]  # UTF-8 bytes of each CSV part and of `item`
+
+    # Made when first asked for (a frozen dataclass takes a cached_property: it is kept in the
+    # instance's __dict__): a build asks for neither.
+    @cached_property
+    def item(self) -> str:
+        """The JSON as an element of sheets.json (a build takes its bytes from share_bytes instead)."""
+        return json_item(self.json)
+
+    @cached_property
+    def sizes(self) -> tuple[int, ...]:
+        """UTF-8 bytes of each CSV part and of `item` (for the /data/ page that data_files makes)."""
+        return tuple(_utf8_len(t) for t in (*self.csv, self.item))
 
 
 class DataCache:
@@ -581,12 +682,11 @@ class DataCache:
 def sheet_data(sheet: Sheet, site_tables: Sequence[Table], base: str | None,
                json: str | None = None) -> SheetData:
     """The CSV lines of one sheet (and its JSON, unless already encoded)."""
-    rows = (sheet_rows(site_tables[0], [sheet], base), indicator_rows([sheet]), cost_rows([sheet]))
-    text = sheet_json(sheet) if json is None else json
-    lines = tuple(csv_lines(t, r) for t, r in zip(site_tables, rows, strict=True))
-    item = json_item(text)
-    return SheetData(text, lines, tuple(len(r) for r in rows), item,
-                     tuple(_utf8_len(t) for t in (*lines, item)))
+    runs = _run_writer()
+    key = runs([[sheet.id, sheet.evaluation_year, sheet.title]])[0]  # how indicators.csv and costs.csv lines start
+    indicators, costs = indicator_lines(sheet, runs, key), cost_lines(sheet, runs, key)
+    lines = (sheet_line(site_tables[0], sheet, base, runs), "".join(indicators), "".join(costs))
+    return SheetData(sheet_json(sheet) if json is None else json, lines, (1, len(indicators), len(costs)))
 
 
 def _utf8_len(text: str) -> int:
@@ -667,8 +767,13 @@ ShareBytes = tuple[tuple[bytes | memoryview, ...], tuple[int, ...]]  # (CSV part
 
 
 def share_bytes(part: SheetData) -> ShareBytes:
-    """A sheet's share as UTF-8 bytes: its lines of the three CSV files and its sheets.json item."""
-    return tuple(t.encode("utf-8") for t in (*part.csv, part.item)), part.rows
+    """A sheet's share as UTF-8 bytes: its lines of the three CSV files and its sheets.json item.
+
+    The item is json_item done on the bytes: a line break is one byte in UTF-8 and no other
+    character's bytes contain it.
+    """
+    item = b"  " + part.json.encode("utf-8").rstrip(b"\n").replace(b"\n", b"\n  ")
+    return (*(t.encode("utf-8") for t in part.csv), item), part.rows
 
 
 def combined_paths(config: SiteConfig) -> list[str]:

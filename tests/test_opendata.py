@@ -21,7 +21,7 @@ from hyoka.collect import collect
 from hyoka.era import wareki
 from hyoka.load import find_content, load_source
 from hyoka.model import Indicator, IndicatorValue
-from hyoka.pipeline import load_and_validate, run
+from hyoka.pipeline import check, load_and_validate, run
 from hyoka.render import href, render_site
 from hyoka.schema import SHEET, walk
 
@@ -560,3 +560,175 @@ def test_csv_lines_write_each_value_as_cell_does() -> None:
     csv.writer(buf, lineterminator="\r\n").writerows([cell(row.get(c.name)) for c in table.columns] for row in rows)
     assert csv_lines(table, rows) == buf.getvalue()
     assert csv_lines(table, rows).startswith("true,false,,0,-3,100000000000000000000,1.5,0.30000000000000004,")
+
+
+# -- a sheet's share, against the cell-by-cell reference ------------------------------------------
+# sheet_data writes a sheet's CSV lines from runs of cells encoded once each (and its JSON with
+# json_text); these are the former row builders, one dict per row and every cell looked up by its
+# column's name, written by csv_lines: the definition the fast lines must equal.
+
+
+def _ref_get(data: dict[str, Any], path: str) -> Any:
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node
+
+
+def _ref_sheet_rows(table: opendata.Table, s, base_url: str | None) -> list[dict[str, Any]]:
+    row: dict[str, Any] = {}
+    for c in table.columns:
+        if c.kind == "flag":
+            goal = int(c.name.split(".")[1])
+            row[c.name] = None if s.data.get("sdgs") is None else int(goal in s.data["sdgs"])
+        elif c.name.endswith("_wareki"):
+            row[c.name] = wareki(_ref_get(s.data, c.name.removesuffix("_wareki")))
+        elif c.name == "body":
+            row[c.name] = s.body.strip("\n")
+        elif c.name == "url":
+            row[c.name] = (base_url or "") + href(s.url)
+        else:
+            row[c.name] = _ref_get(s.data, c.name)
+    return [row]
+
+
+def _ref_indicator_rows(s) -> list[dict[str, Any]]:
+    rows = []
+    for no, (ind, raw) in enumerate(zip(s.indicators, s.data.get("indicators") or [], strict=True), 1):
+        base = {"id": s.id, "evaluation_year": s.evaluation_year, "title": s.title, "indicator_no": no,
+                "kind": ind.kind, "kind_label": ind.kind_label, "name": ind.name,
+                "description": ind.description, "unit": ind.unit, "lower_is_better": raw.get("lower_is_better")}
+        if not ind.values:
+            rows.append(base)
+        for v in ind.values:
+            rows.append({**base, "fiscal_year": v.year, "fiscal_year_wareki": wareki(v.year),
+                         "target": v.target, "actual": v.actual,
+                         "achievement": opendata.ACHIEVEMENT_LABELS[ind.achievement(v.year)]})
+    return rows
+
+
+def _ref_cost_rows(s) -> list[dict[str, Any]]:
+    return [{"id": s.id, "evaluation_year": s.evaluation_year, "title": s.title,
+             "fiscal_year": year, "fiscal_year_wareki": wareki(year), **col}
+            for year, col in (s.data.get("costs") or {}).items()]
+
+
+def _assert_share_is_the_reference(sheet, tables, base: str | None) -> None:
+    part = opendata.sheet_data(sheet, tables, base)
+    rows = (_ref_sheet_rows(tables[0], sheet, base), _ref_indicator_rows(sheet), _ref_cost_rows(sheet))
+    assert part.csv == tuple(opendata.csv_lines(t, r) for t, r in zip(tables, rows, strict=True))
+    assert part.rows == tuple(len(r) for r in rows)
+    record = {**sheet.data, "body": sheet.body.strip("\n")}
+    assert part.json == json.dumps(record, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    item = "  " + part.json.rstrip("\n").replace("\n", "\n  ")
+    assert part.item == item
+    assert part.sizes == tuple(len(t.encode("utf-8")) for t in (*part.csv, item))
+    assert opendata.share_bytes(part) == (tuple(t.encode("utf-8") for t in (*part.csv, item)), part.rows)
+
+
+def _tricky_sheets(config, seed: int) -> list:
+    """The bundled sheets with cells the CSV quotes or escapes (commas, quotes, line breaks, a lone
+    space, "True"), missing values, odd numbers and an indicator without yearly values."""
+    import copy
+    import random
+
+    from hyoka.model import SourceRef, build_sheet
+
+    rng = random.Random(seed)
+    texts = ["a,b", 'say "hi"', "two\nlines", "cr\r\nlf", " ", "", "True", "=1+1", "令和,7年度", '"', ",",
+             "末尾\n", "😀", "\t"]
+    numbers = [0, -0.0, 1.5, 1e16, 1e-7, -3, 10**20, 0.1 + 0.2, 2.0]
+
+    def mutate(value: Any, path: str) -> Any:
+        if isinstance(value, dict):
+            return {k: mutate(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [mutate(v, path) for v in value]
+        if path in (".id", ".evaluation_year", ".results_year") or rng.random() < 0.5:
+            return value
+        if ".values." in path or (".costs." in path and not path.endswith(".kind")):
+            return rng.choice([*numbers, None])
+        if isinstance(value, str) or value is None:
+            return rng.choice([*texts, None])
+        if isinstance(value, bool):
+            return rng.choice([True, False, None])
+        return value
+
+    out = []
+    for sheet in check(config)[0]:
+        data = mutate(copy.deepcopy(sheet.data), "")
+        data["title"] = rng.choice(texts[:5]) + sheet.title
+        data["sdgs"] = rng.choice([None, [], [1, 17], data.get("sdgs")])
+        if data.get("indicators") and rng.random() < 0.5:
+            data["indicators"][0]["values"] = {}
+        for ind in data.get("indicators") or []:
+            ind["kind"] = ind["kind"] if rng.random() < 0.8 else rng.choice(texts)
+            ind["name"] = ind["name"] or "x"
+        body = rng.choice(["", "\n", sheet.body, "本文, \"引用\"\r\n"])
+        out.append(build_sheet(data, SourceRef("x.md", 1, ""), body))
+    return out
+
+
+@pytest.mark.parametrize("base", ["https://example.jp/hyoka/", None])
+def test_sheet_data_equals_the_cell_by_cell_reference(config, base) -> None:
+    tables = opendata.tables(config)
+    sheets = check(config)[0] + check(replace(config, content_dir=FIXTURES / "site" / "content"))[0]
+    for sheet in sheets:
+        _assert_share_is_the_reference(sheet, tables, base)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_sheet_data_of_tricky_cells_equals_the_reference(config, seed) -> None:
+    tables = opendata.tables(config)
+    for sheet in _tricky_sheets(config, seed):
+        _assert_share_is_the_reference(sheet, tables, "https://example.jp/h/")
+
+
+def test_sheet_data_writes_every_bool_as_cell_does(config) -> None:
+    """A bool where the schema has none (a Sheet made in code) is still true / false in each file."""
+    import copy
+
+    from hyoka.model import SourceRef, build_sheet
+
+    sheet = check(config)[0][0]
+    data = copy.deepcopy(sheet.data)
+    data["purpose"], data["organization"]["section"] = True, False
+    for col in (data.get("costs") or {}).values():
+        col["total"] = True
+    for ind in data.get("indicators") or []:
+        ind["lower_is_better"] = None
+    tricky = build_sheet(data, SourceRef("x.md", 1, ""), sheet.body)
+    _assert_share_is_the_reference(tricky, opendata.tables(config), None)
+    part = opendata.sheet_data(tricky, opendata.tables(config), None)
+    assert ",true," in part.csv[0] and ",false," in part.csv[0] and ",True," not in "".join(part.csv)
+
+
+def test_sheet_lines_follow_each_table_given(config) -> None:
+    """sheets.csv's getters are worked out per Table: another Table (another config) gets its own."""
+    tables = opendata.tables(config)
+    sheet = check(config)[0][0]
+    short = replace(tables[0], columns=tables[0].columns[:3] + tables[0].columns[-1:])
+    part = opendata.sheet_data(sheet, (short, *tables[1:]), None)
+    assert part.csv[0] == opendata.csv_lines(short, _ref_sheet_rows(short, sheet, None))
+    assert opendata.sheet_data(sheet, tables, None).csv[0] == opendata.csv_lines(
+        tables[0], _ref_sheet_rows(tables[0], sheet, None))
+
+
+@pytest.mark.parametrize("value", [
+    {"a": True, "b": False, "c": 1.5, "d": -0.0, "e": 1e16, "f": [True, 2.5, None, "x", 3, [], {}]},
+    [{1: "int key", "1": "str key"}, {True: "bool key"}], {2024: 1, "2024": 2}, {False: 0, None: 1},
+    {"k": float("nan")}, {"k": [float("-inf")]}, {"k": 2**70, "l": [-(2**70)]},
+])
+def test_json_text_of_keys_and_scalars_equals_json_dumps(value) -> None:
+    """The written-inline scalars and the cached key texts: json.dumps' text (a bool key is not its int's)."""
+    class Key(str):
+        pass
+
+    for v in (value, {Key("sub"): value}, {"again": value}):
+        try:
+            expected = json.dumps(v, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+        except ValueError:
+            with pytest.raises(ValueError):
+                opendata.json_text(v)
+            continue
+        assert opendata.json_text(v) == expected
