@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hyoka import linkcheck
 from hyoka.cli import main
 from hyoka.linkcheck import check_links
 from hyoka.problems import Problem
@@ -81,3 +87,89 @@ def test_check_named_files_only(project, monkeypatch, capsys) -> None:
     capsys.readouterr()
     assert main(["check", str(clash)]) == 1
     assert "id「ai-rpa」は令和7年度の content/2025/ai-rpa.md でも使われています" in capsys.readouterr().err
+
+
+# -- the link scanner against html.parser ---------------------------------------------------------
+
+
+class _ParsedLinks(HTMLParser):
+    """What linkcheck._Links found before it scanned for the attributes: html.parser's reading."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.links: list[tuple[int, str, str]] = []
+        self.ids: set[str] = set()
+        self.feed(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value is None:
+                continue
+            if name == "id":
+                self.ids.add(value)
+            elif name in ("href", "src") or (tag == "form" and name == "action"):
+                self.links.append((self.getpos()[0], name, value))
+
+
+def _same_links(text: str) -> None:
+    fast, parsed = linkcheck._Links(text), _ParsedLinks(text)
+    assert (fast.links, fast.ids) == (parsed.links, parsed.ids)
+
+
+def test_link_scanner_reads_the_real_and_hostile_sites_as_html_parser(config, tmp_path) -> None:
+    from hyoka.collect import collect
+    from hyoka.pipeline import load_and_validate
+    from hyoka.render import render_site
+
+    from .xss_site import make_xss_project
+    xss = make_xss_project(tmp_path)
+    for site_config in (config, xss):
+        sheets, _ = load_and_validate(site_config)
+        pages = [p for p in render_site(collect(sheets, site_config), site_config.root / "templates")
+                 if p.path.endswith(".html")]
+        assert len(pages) > 20
+        for page in pages:
+            _same_links(page.text)
+        assert any(linkcheck._Links(p.text).links for p in pages)
+
+
+_tags = st.sampled_from(["a", "A", "img", "form", "svg", "p", "text", "script", "style", "SCRIPT", "b"])
+_names = st.sampled_from(["href", "HREF", "src", "id", "Id", "action", "class", "title", "data-href", "xhref",
+                          "aria-labelledby"])
+_values = st.sampled_from(["x", "sheets/a/", "#top", "a b", "a&amp;b", "&#34;q&#34;", "&lt;i&gt;", "", "a>b",
+                           "&", "id=1", "href='x'", "日本語", "a\nb"])
+_quotes = st.sampled_from(['"', "'", ""])
+
+
+@st.composite
+def _attribute(draw) -> str:
+    name, value, quote = draw(_names), draw(_values), draw(_quotes)
+    if quote == "":  # (an unquoted value ending in "/" before ">", as in <a href=x/>, is read two ways)
+        value = "".join(c for c in value if c not in " \n>'\"=&/") or "v"
+    elif quote in value:
+        value = value.replace(quote, "")
+    if draw(st.booleans()) and draw(st.booleans()):
+        return name  # no value
+    return f"{name}{draw(st.sampled_from(['=', ' = ', '=']))}{quote}{value}{quote}"
+
+
+@st.composite
+def _piece(draw) -> str:
+    kind = draw(st.integers(0, 7))
+    if kind <= 2:
+        attrs = draw(st.lists(_attribute(), max_size=4))
+        close = draw(st.sampled_from([">", "/>", " >", ">"]))
+        if attrs and close == "/>" and attrs[-1][-1] not in "\"'":
+            close = " />"  # see _attribute
+        return f"<{draw(_tags)}{''.join(' ' + a for a in attrs)}{close}"
+    if kind == 3:
+        return f"</{draw(_tags)}>"
+    if kind == 4:
+        return draw(st.sampled_from(["<!-- ", " -->", "<!-- <a href=\"c\"> -->", "<!DOCTYPE html>"]))
+    return draw(st.sampled_from(["text", " href=\"t\" ", "id=x", "\n", "\n\n", "a < b", "&amp;", "日本"]))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.lists(_piece(), max_size=25).map("".join))
+def test_link_scanner_reads_markup_as_html_parser(text) -> None:
+    _same_links(text)
