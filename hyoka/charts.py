@@ -585,12 +585,21 @@ SEGMENT_GAP = 2.0
 
 
 def _cost_parts(c: CostYear) -> list[tuple[str, Number]]:
-    """The stack, bottom to top: 事業経費 then 概算人件費; the total alone when neither is given."""
-    parts = [(k, v) for k, v in (("operating", c.operating), ("personnel", c.personnel)) if v is not None]
-    if not parts and c.total is not None:
-        parts = [("total", c.total)]
-    # Zero-height parts draw nothing; leaving them out keeps the joint gap only between real parts.
-    return [(k, v) for k, v in parts if v > 0]
+    """The stack, bottom to top: 事業経費 then 概算人件費; the total alone when neither is given.
+
+    Zero-height parts (0, negative, NaN) draw nothing; leaving them out keeps the joint gap only
+    between real parts.
+    """
+    operating, personnel = c.operating, c.personnel
+    if operating is None and personnel is None:
+        total = c.total
+        return [("total", total)] if total is not None and total > 0 else []
+    parts = []
+    if operating is not None and operating > 0:
+        parts.append(("operating", operating))
+    if personnel is not None and personnel > 0:
+        parts.append(("personnel", personnel))
+    return parts
 
 
 def _focus_cost_year(costs: Sequence[CostYear], results_year: int) -> int | None:
@@ -629,29 +638,38 @@ def _staff_label(value: Number | None) -> str:
     return "—" if value is None else f"{fmt_number(value, 2)}人"
 
 
-def _cost_desc(costs: Sequence[CostYear], kinds: Sequence[tuple[str, str, str]]) -> str:
-    """The chart's numbers in words, for the SVG <desc>."""
-    parts = ["年度ごとの総事業費の積み上げ縦棒グラフ（単位: 千円）。下の段が事業経費、上の段が概算人件費。"]
-    if kinds:
-        parts.append("、".join(f"{kind}は{text}" for kind, _, text in kinds) + "で示す。")
+COST_DESC_HEAD = "年度ごとの総事業費の積み上げ縦棒グラフ（単位: 千円）。下の段が事業経費、上の段が概算人件費。"
+COST_DESC_EMPTY = "事業費の記載はありません。"
+
+
+def cost_desc_head(kinds: Sequence[tuple[str, str, str]]) -> str:
+    """The opening of the cost chart's <desc>: what it shows, and how each kind is drawn."""
+    if not kinds:
+        return COST_DESC_HEAD
+    return COST_DESC_HEAD + "、".join(f"{kind}は{text}" for kind, _, text in kinds) + "で示す。"
+
+
+def cost_desc(costs: Sequence[CostYear], kinds: Sequence[tuple[str, str, str]]) -> str:
+    """The chart's numbers in words, for the SVG <desc> (hyoka.htmlparts.cost_chart_html writes
+    the same rows in its one pass)."""
+    parts = [cost_desc_head(kinds)]
     for c in costs:
-        breakdown = (f"{SEGMENT_LABELS['operating']}{fmt_value(c.operating, '千円')}、"
-                     f"{SEGMENT_LABELS['personnel']}{fmt_value(c.personnel, '千円')}")
         staff = MISSING_TEXT if c.staff_regular is None else _staff_label(c.staff_regular)
         parts.append(f"{wareki(c.year)}（{c.kind}）: 総事業費{fmt_value(c.total, '千円')}"
-                     f"（{breakdown}）、従事常勤職員数{staff}。")
+                     f"（事業経費{fmt_value(c.operating, '千円')}、概算人件費{fmt_value(c.personnel, '千円')}）、"
+                     f"従事常勤職員数{staff}。")
     if not costs:
-        parts.append("事業費の記載はありません。")
+        parts.append(COST_DESC_EMPTY)
     return "".join(parts)
 
 
 # Vertical layout of the cost chart (user units).
 _COST_PLOT_TOP, _COST_PLOT_H = 42, 140
 _COST_BASELINE = _COST_PLOT_TOP + _COST_PLOT_H
-_COST_HEIGHT = _r(_COST_BASELINE + 62)
+COST_HEIGHT = _r(_COST_BASELINE + 62)
 
 
-class _CostFrame(NamedTuple):
+class CostFrame(NamedTuple):
     """Everything of a cost chart that depends only on its number of years."""
 
     slot_w: float
@@ -662,7 +680,7 @@ class _CostFrame(NamedTuple):
 
 
 @functools.lru_cache(maxsize=64)
-def _cost_frame(n: int) -> _CostFrame:
+def cost_frame(n: int) -> CostFrame:
     """The horizontal geometry of a cost chart of `n` bars (n ≥ 1); cached: charts share it."""
     pad = 8
     slot_w = max(MIN_SLOT, (MIN_WIDTH - 2 * pad) / n)
@@ -673,39 +691,91 @@ def _cost_frame(n: int) -> _CostFrame:
         cx = x + slot_w / 2
         slots.append((_r(x), _r(cx), _r(slot_w), _r(cx - bar_w / 2)))
     width = _r(2 * pad + n * slot_w)
-    return _CostFrame(slot_w, width, f"0 0 {fmt_svg(width)} {fmt_svg(_COST_HEIGHT)}", bar_w, tuple(slots))
+    return CostFrame(slot_w, width, f"0 0 {fmt_svg(width)} {fmt_svg(COST_HEIGHT)}", bar_w, tuple(slots))
+
+
+def cost_stacks(costs: Sequence[CostYear]) -> tuple[list[list[tuple[str, Number]]], Number, float]:
+    """Each year's stack (`_cost_parts`), the value at the top of the plot (the highest stack or
+    total) and the scale in user units per 千円."""
+    stacks = [_cost_parts(c) for c in costs]
+    # max(0.0, each stack's sum, each total), all as floats: the order does not matter (a NaN
+    # total is never greater, so never kept).
+    highest = 0.0
+    for c, stack in zip(costs, stacks, strict=True):
+        height: Number = 0
+        for _, v in stack:
+            height += v  # as sum(): from int 0, left to right
+        if float(height) > highest:
+            highest = float(height)
+        if c.total is not None and float(c.total) > highest:
+            highest = float(c.total)
+    axis_max = _tidy(highest) if highest > 0 else 1
+    return stacks, axis_max, _COST_PLOT_H / float(axis_max)
+
+
+def stack_segments(stack: Sequence[tuple[str, Number]],
+                   scale: float) -> tuple[list[tuple[str, Number, float, float, float, float]], float]:
+    """The parts of one stacked bar, bottom to top, as (key, value, y, height, rect y, rect height)
+    (unrounded), and the y of the stack's top.
+
+    A gap of SEGMENT_GAP at each joint keeps the parts apart in black and white and in forced
+    colours (WCAG 1.4.1, 1.4.11): the rect leaves it out; the exact y/height stay for the arithmetic.
+    """
+    segments = []
+    bottom = float(_COST_BASELINE)
+    last = len(stack) - 1
+    half_gap = SEGMENT_GAP / 2
+    for j, (key, value) in enumerate(stack):
+        h = float(value) * scale
+        top = bottom - h
+        inset_bottom = half_gap if j > 0 else 0.0
+        inset_top = half_gap if j < last else 0.0
+        segments.append((key, value, top, h, top + inset_top, max(0.0, h - inset_bottom - inset_top)))
+        bottom = top
+    return segments, bottom
+
+
+def total_y(missing: bool, stack_top: float) -> Number:
+    """Baseline of the 総事業費 label: above the bar, or of 「データなし」 when nothing was written."""
+    return _r((_COST_BASELINE - 12) if missing else stack_top - 6)
+
+
+def cost_kinds(costs: Sequence[CostYear]) -> tuple[tuple[str, str, str], ...]:
+    """(kind, style, style in words) of each kind once, in order of first appearance."""
+    first_of_kind: dict[str, tuple[str, str, str]] = {}
+    for c in costs:
+        kind = c.kind
+        if kind not in first_of_kind:
+            style = KIND_STYLES.get(kind, "other")
+            first_of_kind[kind] = (kind, style, KIND_STYLE_TEXT[style])
+    return tuple(first_of_kind.values())
+
+
+# The same for every cost chart (CostChart's fields of these names).
+COST_BASELINE = _COST_BASELINE
+COST_HIGHLIGHT_Y = _COST_PLOT_TOP - 20
+COST_HIGHLIGHT_HEIGHT = _r(_COST_BASELINE + 61 - (_COST_PLOT_TOP - 20))
+COST_YEAR_Y, COST_KIND_Y, COST_STAFF_Y = _COST_BASELINE + 19, _COST_BASELINE + 36, _COST_BASELINE + 53
+COST_TITLE = "年度ごとの事業費（事業経費と概算人件費）のグラフ"
+COST_UNIT_LABEL = "単位: 千円"
 
 
 def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
-    """Stacked bars of 事業経費 + 概算人件費 per fiscal year, with kind, total and staff labels."""
-    frame = _cost_frame(max(1, len(costs)))
-    slot_w = frame.slot_w
-    width = frame.width
-    plot_top, plot_h = _COST_PLOT_TOP, _COST_PLOT_H
-    baseline = _COST_BASELINE
-    stacks = [_cost_parts(c) for c in costs]
-    highest = max([0.0, *(float(sum(v for _, v in s)) for s in stacks),
-                   *(float(c.total) for c in costs if c.total is not None)])
-    axis_max = _tidy(highest) if highest > 0 else 1
-    scale = plot_h / float(axis_max)
+    """Stacked bars of 事業経費 + 概算人件費 per fiscal year, with kind, total and staff labels.
+
+    hyoka.htmlparts.cost_chart_html draws the same chart straight from `cost_frame`,
+    `cost_stacks` and `stack_segments` (tests/test_render_parts.py checks both give the same markup).
+    """
+    frame = cost_frame(max(1, len(costs)))
+    stacks, axis_max, scale = cost_stacks(costs)
     bar_w = frame.bar_w
     bars = []
     keys_seen: set[str] = set()
     for (x, cx, slot_width, bar_x), c, stack in zip(frame.slots, costs, stacks, strict=False):
-        segments = []
-        bottom = baseline
-        for j, (key, value) in enumerate(stack):
-            h = float(value) * scale
-            top = bottom - h
-            # A gap of SEGMENT_GAP at each joint keeps the parts apart in black and white and in
-            # forced colours (WCAG 1.4.1, 1.4.11); the exact y/height stay for the arithmetic.
-            inset_bottom = SEGMENT_GAP / 2 if j > 0 else 0.0
-            inset_top = SEGMENT_GAP / 2 if j < len(stack) - 1 else 0.0
-            rect_h = max(0.0, h - inset_bottom - inset_top)
-            segments.append(CostSegment(key, SEGMENT_LABELS[key], value, _r(top), _r(h),
-                                        _r(top + inset_top), _r(rect_h)))
-            keys_seen.add(key)
-            bottom = top
+        parts, stack_top = stack_segments(stack, scale)
+        segments = tuple(CostSegment(key, SEGMENT_LABELS[key], value, _r(y), _r(h), _r(rect_y), _r(rect_h))
+                         for key, value, y, h, rect_y, rect_h in parts)
+        keys_seen.update(key for key, _ in stack)
         # Missing means nothing was written; a total of 0 is drawn as 「0」 on the baseline.
         missing = c.total is None and c.operating is None and c.personnel is None
         # Positional, in CostBar's field order (keywords cost more): year, year_label, kind, style,
@@ -714,25 +784,20 @@ def cost_chart(costs: Sequence[CostYear], results_year: int) -> CostChart:
         bars.append(CostBar(
             c.year, wareki(c.year), c.kind, KIND_STYLES.get(c.kind, "other"), x, cx, slot_width,
             bar_x, bar_w, c.total, MISSING_TEXT if c.total is None else fmt_number(c.total),
-            _r((baseline - 12) if missing else bottom - 6),
-            tuple(segments), c.staff_regular, _staff_label(c.staff_regular), missing, c.year == results_year,
+            total_y(missing, stack_top),
+            segments, c.staff_regular, _staff_label(c.staff_regular), missing, c.year == results_year,
         ))
-    # Each kind once, in order of first appearance.
-    first_of_kind: dict[str, tuple[str, str, str]] = {}
-    for b in bars:
-        if b.kind not in first_of_kind:
-            first_of_kind[b.kind] = (b.kind, b.style, KIND_STYLE_TEXT[b.style])
-    kinds = list(first_of_kind.values())
+    kinds = cost_kinds(costs)
     keys = tuple(k for k in SEGMENT_LABELS if k in keys_seen)
     return CostChart(
-        width=width, height=_COST_HEIGHT, view_box=frame.view_box,
-        plot_top=plot_top, baseline=baseline,
-        highlight_y=plot_top - 20, highlight_height=_r(baseline + 61 - (plot_top - 20)),
-        axis_max=axis_max, bars=tuple(bars), kinds=tuple(kinds), segment_keys=keys,
-        unit_label="単位: 千円", focus_year=_focus_cost_year(costs, results_year),
-        year_y=baseline + 19, kind_y=baseline + 36, staff_y=baseline + 53,
-        year_font_size=_year_font(slot_w),
-        title="年度ごとの事業費（事業経費と概算人件費）のグラフ", desc=_cost_desc(costs, kinds),
+        width=frame.width, height=COST_HEIGHT, view_box=frame.view_box,
+        plot_top=_COST_PLOT_TOP, baseline=_COST_BASELINE,
+        highlight_y=COST_HIGHLIGHT_Y, highlight_height=COST_HIGHLIGHT_HEIGHT,
+        axis_max=axis_max, bars=tuple(bars), kinds=kinds, segment_keys=keys,
+        unit_label=COST_UNIT_LABEL, focus_year=_focus_cost_year(costs, results_year),
+        year_y=COST_YEAR_Y, kind_y=COST_KIND_Y, staff_y=COST_STAFF_Y,
+        year_font_size=_year_font(frame.slot_w),
+        title=COST_TITLE, desc=cost_desc(costs, kinds),
         summary=cost_summary(costs, results_year),
     )
 

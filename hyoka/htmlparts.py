@@ -354,39 +354,10 @@ def _segment(cid: str, key: str, style: str, x: Any, y: Any, w: Any, h: Any) -> 
             f'x="{x}" y="{y}" width="{w}" height="{h}"{fill}/>')
 
 
-def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
-    """The sheet's costs as a figure with an inline SVG of stacked bars per fiscal year.
-
-    事業経費 (lower part) + 概算人件費 (upper part), kept apart by a visible gap and shade; the
-    kind (決算・予算・予定) written under each bar AND drawn as a fill pattern (solid, hatched,
-    dotted with a dashed outline), so black-and-white prints and forced colours keep the meaning
-    (WCAG 1.4.1); 総事業費 in 千円 above each bar, 従事常勤職員数 under it. The summary sentence is
-    the visible figure caption; the svg is role="img" named by its <title> and <desc>; cost_table
-    keeps the same numbers beside it. `chart_id` must be unique on the page: it prefixes every id
-    inside (patterns too). Geometry: hyoka.charts.cost_chart.
-    """
-    c = charts.cost_chart(sheet.costs, sheet.results_year)
-    cid = _esc(chart_id)
-    small = c.small_font_size
-    styles = {style for _, style, _ in c.kinds}
-    out = [f'<figure class="hy-chart hy-chart--cost">\n'
-           f'  <figcaption class="hy-chart__summary">{_esc(c.summary)}</figcaption>\n',
-           _COST_LEGEND]
-    for kind, style, style_text in c.kinds:
-        out.append(f'    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" '
-                   f'aria-hidden="true">{_segment(cid, "personnel", style, 8, 1, 12, 6)}'
-                   f'{_segment(cid, "operating", style, 8, 9, 12, 8)}</svg>{_esc(kind)}（{style_text}）</li>\n')
-    out.append(
-        f'  </ul>\n'
-        f'  <svg class="hy-chart__svg" viewBox="{c.view_box}" role="img" '
-        f'aria-labelledby="{cid}-title {cid}-desc" font-size="{c.font_size}">\n'
-        f'    <title id="{cid}-title">{_esc(c.title)}</title>\n'
-        f'    <desc id="{cid}-desc">{_esc(c.desc)}</desc>\n'
-        '    <defs>\n')
-    # The legend always shows the two parts; "total" is the bar of a year without a breakdown.
-    for key in ("operating", "personnel", "total"):
-        if key == "total" and key not in c.segment_keys:
-            continue
+def _patterns(cid: str, keys: tuple[str, ...], styles: set[str]) -> str:
+    """The <defs> fills of the bars of 予算 (hatched) and 予定 (dotted), per segment key."""
+    out = []
+    for key in keys:
         if "budget" in styles:
             out.append(
                 f'      <pattern id="{cid}-{key}-budget" width="5" height="5" patternUnits="userSpaceOnUse" '
@@ -400,36 +371,164 @@ def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
                 f'        <rect class="hy-chart__pattern-bg" width="4.5" height="4.5"/>\n'
                 f'        <circle class="hy-chart__dot hy-chart__dot--{key}" cx="2.25" cy="2.25" r="1.3"/>\n'
                 f'      </pattern>\n')
-    out.append('    </defs>\n    <g aria-hidden="true">\n')
+    return "".join(out)
+
+
+class _CostSlotHtml(NamedTuple):
+    """The markup of one bar of a cost chart that depends only on its frame."""
+
+    highlight: str                  # the band behind the results year
+    segment: str                    # '" x="…" y="', between a segment's classes and its y
+    value: str                      # the 総事業費 text, up to its y
+    missing: str                    # the 「データなし」 text, up to its y
+    year: tuple[str, str]           # the year text, up to its label: other years, the results year
+    kind: str                       # the kind text, up to the kind
+    staff: str                      # the staff text, up to its label
+
+
+class _CostFrameHtml(NamedTuple):
+    """The markup of a cost chart that depends only on its frame (charts.CostFrame)."""
+
+    frame: charts.CostFrame
+    svg_open: str                   # '  <svg … viewBox="…" role="img" aria-labelledby="', before the ids
+    segment_tail: str               # '" width="…" height="', between a segment's y and height
+    baseline: str                   # the zero line and the end of the drawing
+    slots: tuple[_CostSlotHtml, ...]
+
+
+def _cost_frame_html(frame: charts.CostFrame) -> _CostFrameHtml:
+    """_CostFrameHtml of `frame`, made once per number of years."""
     T = _T
-    for b in c.bars:
-        if b.is_results_year:
-            out.append(f'      <rect class="hy-chart__highlight" x="{T[b.x]}" y="{c.highlight_y}" '
-                       f'width="{T[b.width]}" height="{T[c.highlight_height]}"/>\n')
-    out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">{_esc(c.unit_label)}</text>\n')
-    # Constant parts of the texts under each bar.
-    year_tail = f'y="{c.year_y}" text-anchor="middle" font-size="{c.year_font_size}">'
-    kind_tail = f'y="{c.kind_y}" text-anchor="middle" font-size="{small}">'
-    staff_tail = f'y="{c.staff_y}" text-anchor="middle" font-size="{small}">'
-    for b in c.bars:
-        bar_x, bar_width = T[b.bar_x], T[b.bar_width]
-        for s in b.segments:
-            if s.rect_height > 0:
-                out.append(f'      {_segment(cid, s.key, b.style, bar_x, T[s.rect_y], bar_width, T[s.rect_height])}\n')
-        cx = T[b.cx]
-        if b.total is None:
-            out.append(f'      <text class="hy-chart__missing" x="{cx}" y="{T[b.total_y]}" text-anchor="middle" '
-                       f'font-size="{small}">{b.total_label}</text>\n')
+    small = charts.FONT_SMALL
+    highlight = (f'" y="{charts.COST_HIGHLIGHT_Y}" width="{T[frame.slots[0][2]]}" '
+                 f'height="{T[charts.COST_HIGHLIGHT_HEIGHT]}"/>\n')
+    year_tail = f'" y="{charts.COST_YEAR_Y}" text-anchor="middle" font-size="{charts._year_font(frame.slot_w)}">'
+    slots = []
+    for x, cx, _, bar_x in frame.slots:
+        cx_ = T[cx]
+        slots.append(_CostSlotHtml(
+            highlight=f'      <rect class="hy-chart__highlight" x="{T[x]}{highlight}',
+            segment=f'" x="{T[bar_x]}" y="',
+            value=f'      <text class="hy-chart__value" x="{cx_}" y="',
+            missing=f'      <text class="hy-chart__missing" x="{cx_}" y="',
+            year=(f'      <text class="hy-chart__year" x="{cx_}{year_tail}',
+                  f'      <text class="hy-chart__year hy-chart__year--current" x="{cx_}{year_tail}'),
+            kind=f'      <text class="hy-chart__kind" x="{cx_}" y="{charts.COST_KIND_Y}" text-anchor="middle" '
+                 f'font-size="{small}">',
+            staff=f'      <text class="hy-chart__staff" x="{cx_}" y="{charts.COST_STAFF_Y}" text-anchor="middle" '
+                  f'font-size="{small}">',
+        ))
+    baseline = charts.COST_BASELINE
+    return _CostFrameHtml(
+        frame=frame,
+        svg_open=f'  <svg class="hy-chart__svg" viewBox="{frame.view_box}" role="img" aria-labelledby="',
+        segment_tail=f'" width="{T[frame.bar_w]}" height="',
+        baseline=(f'      <line class="hy-chart__baseline" x1="0" y1="{baseline}" x2="{T[frame.width]}" '
+                  f'y2="{baseline}"/>\n    </g>\n  </svg>\n'),
+        slots=tuple(slots),
+    )
+
+
+# _CostFrameHtml by number of years (checked against the frame all the same).
+_COST_FRAME_HTML: dict[int, _CostFrameHtml] = {}
+# The start of a segment's rect, per (key, style): its classes.
+_SEGMENT_CLASS: dict[tuple[str, str], str] = {}
+
+
+def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
+    """The sheet's costs as a figure with an inline SVG of stacked bars per fiscal year.
+
+    事業経費 (lower part) + 概算人件費 (upper part), kept apart by a visible gap and shade; the
+    kind (決算・予算・予定) written under each bar AND drawn as a fill pattern (solid, hatched,
+    dotted with a dashed outline), so black-and-white prints and forced colours keep the meaning
+    (WCAG 1.4.1); 総事業費 in 千円 above each bar, 従事常勤職員数 under it. The summary sentence is
+    the visible figure caption; the svg is role="img" named by its <title> and <desc>; cost_table
+    keeps the same numbers beside it. `chart_id` must be unique on the page: it prefixes every id
+    inside (patterns too).
+
+    Geometry: hyoka.charts (`cost_frame`, `cost_stacks`, `stack_segments`), written in one pass
+    without the chart spec `charts.cost_chart` (the markup is the same as drawing that spec:
+    tests/test_render_parts.py).
+    """
+    costs = sheet.costs
+    results_year = sheet.results_year
+    n = max(1, len(costs))
+    frame = charts.cost_frame(n)
+    fh = _COST_FRAME_HTML.get(n)
+    if fh is None or fh.frame is not frame:
+        fh = _COST_FRAME_HTML[n] = _cost_frame_html(frame)
+    stacks, _, scale = charts.cost_stacks(costs)
+    cid = _esc(chart_id)
+    T, r, stack_segments, total_y = _T, charts._r, charts.stack_segments, charts.total_y
+    kind_styles, segment_tail = charts.KIND_STYLES, fh.segment_tail
+    fmt, staff_label_of, missing_text = fmt_number, charts._staff_label, charts.MISSING_TEXT
+    small = charts.FONT_SMALL
+    highlights: list[str] = []
+    marks: list[str] = []
+    desc = []
+    has_total = False  # a year drawn as its total alone: the "total" fills are needed too
+    for sh, c, stack in zip(fh.slots, costs, stacks, strict=False):
+        year, total, operating, personnel, staff = c.year, c.total, c.operating, c.personnel, c.staff_regular
+        current = year == results_year
+        if current:
+            highlights.append(sh.highlight)
+        style = kind_styles.get(c.kind, "other")
+        fill = style in ("budget", "plan")
+        segments, stack_top = stack_segments(stack, scale)
+        for key, _, _, _, rect_y, rect_h in segments:
+            rect_height = r(rect_h)
+            if rect_height > 0:
+                cls = _SEGMENT_CLASS.get((key, style))
+                if cls is None:
+                    cls = _SEGMENT_CLASS[(key, style)] = (
+                        f'      <rect class="hy-chart__seg hy-chart__seg--{key} hy-chart__seg--{style}')
+                end = f'" fill="url(#{cid}-{key}-{style})"/>\n' if fill else '"/>\n'
+                marks.append(f'{cls}{sh.segment}{T[r(rect_y)]}{segment_tail}{T[rect_height]}{end}')
+            if key == "total":
+                has_total = True
+        if total is None:
+            total_text = missing_text
+            missing = operating is None and personnel is None
+            marks.append(f'{sh.missing}{T[total_y(missing, stack_top)]}" text-anchor="middle" '
+                         f'font-size="{small}">{missing_text}</text>\n')
         else:
-            out.append(f'      <text class="hy-chart__value" x="{cx}" y="{T[b.total_y]}" text-anchor="middle">'
-                       f'{b.total_label}</text>\n')
-        current = " hy-chart__year--current" if b.is_results_year else ""
-        out.append(
-            f'      <text class="hy-chart__year{current}" x="{cx}" {year_tail}{b.year_label}</text>\n'
-            f'      <text class="hy-chart__kind" x="{cx}" {kind_tail}{_esc(b.kind)}</text>\n'
-            f'      <text class="hy-chart__staff" x="{cx}" {staff_tail}{b.staff_label}</text>\n')
-    out.append(f'      <line class="hy-chart__baseline" x1="0" y1="{c.baseline}" x2="{T[c.width]}" y2="{c.baseline}"/>\n'
-               '    </g>\n  </svg>\n')
+            total_label = fmt(total)
+            total_text = total_label + "千円"
+            marks.append(f'{sh.value}{T[total_y(False, stack_top)]}" text-anchor="middle">{total_label}</text>\n')
+        year_label = wareki(year)
+        kind = _esc(c.kind)
+        staff_label = staff_label_of(staff)
+        marks.append(f'{sh.year[current]}{year_label}</text>\n'
+                     f'{sh.kind}{kind}</text>\n'
+                     f'{sh.staff}{staff_label}</text>\n')
+        # A row of charts.cost_desc.
+        desc.append(f"{year_label}（{kind}）: 総事業費{total_text}"
+                    f"（事業経費{missing_text if operating is None else fmt(operating) + '千円'}、"
+                    f"概算人件費{missing_text if personnel is None else fmt(personnel) + '千円'}）、"
+                    f"従事常勤職員数{missing_text if staff is None else staff_label}。")
+    kinds = charts.cost_kinds(costs)
+    out = [f'<figure class="hy-chart hy-chart--cost">\n'
+           f'  <figcaption class="hy-chart__summary">{_esc(charts.cost_summary(costs, results_year))}'
+           f'</figcaption>\n',
+           _COST_LEGEND]
+    for kind, style, style_text in kinds:
+        out.append(f'    <li class="hy-chart__legend-item"><svg class="hy-chart__swatch" viewBox="0 0 28 18" '
+                   f'aria-hidden="true">{_segment(cid, "personnel", style, 8, 1, 12, 6)}'
+                   f'{_segment(cid, "operating", style, 8, 9, 12, 8)}</svg>{_esc(kind)}（{style_text}）</li>\n')
+    # The legend always shows the two parts; "total" is the bar of a year without a breakdown.
+    pattern_keys = ("operating", "personnel", "total") if has_total else ("operating", "personnel")
+    out.append(
+        f'  </ul>\n'
+        f'{fh.svg_open}{cid}-title {cid}-desc" font-size="{charts.FONT}">\n'
+        f'    <title id="{cid}-title">{charts.COST_TITLE}</title>\n'
+        f'    <desc id="{cid}-desc">{_esc(charts.cost_desc_head(kinds))}{"".join(desc) if costs else charts.COST_DESC_EMPTY}'
+        f'</desc>\n'
+        f'    <defs>\n{_patterns(cid, pattern_keys, {style for _, style, _ in kinds})}    </defs>\n'
+        '    <g aria-hidden="true">\n')
+    out += highlights
+    out.append(f'      <text class="hy-chart__unit" x="0" y="12" font-size="{small}">{charts.COST_UNIT_LABEL}</text>\n')
+    out += marks
+    out.append(fh.baseline)
     out.append(_COST_NOTE)
     out.append('</figure>')
     return Markup("".join(out))

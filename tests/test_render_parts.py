@@ -346,6 +346,44 @@ def test_frame_markup_is_looked_up_by_the_frame_itself(reference, monkeypatch) -
     assert htmlparts.indicator_chart_html(ind, "c", 2024) == str(reference.indicator_chart(ind, "c", 2024))
 
 
+@st.composite
+def extreme_cost_lists(draw) -> tuple[CostYear, ...]:
+    """1–8 years (a year may be written twice), any amounts and staff, hostile kinds."""
+    kinds = st.one_of(st.sampled_from(["決算", "予算", "予定"]), texts)
+    staff = st.one_of(st.none(), st.floats(0, 20, allow_nan=False).map(lambda x: round(x, 2)),
+                      st.sampled_from([0, 1, True, 0.5, 1e-9]))
+    ys = draw(st.lists(st.integers(2018, 2031), min_size=1, max_size=8).map(sorted))
+    return tuple(CostYear(y, draw(kinds), draw(extreme_amounts), draw(extreme_amounts), draw(extreme_amounts),
+                          draw(staff), draw(staff), draw(extreme_amounts)) for y in ys)
+
+
+@SETTINGS
+@given(costs=st.one_of(cost_lists(), extreme_cost_lists()), results_year=st.integers(2018, 2031),
+       chart_id=st.sampled_from(["cost-chart", *HOSTILE]))
+def test_cost_chart_in_one_pass_as_drawing_the_spec(reference, costs, results_year, chart_id) -> None:
+    """cost_chart_html writes the chart straight from charts.cost_frame / cost_stacks /
+    stack_segments, without the spec: the same bytes as the former macro drawing
+    charts.cost_chart, also the second time (from the cached frame markup)."""
+    sheet = _Sheet(costs, results_year)
+    try:
+        expected = str(reference.cost_chart(sheet, chart_id))
+    except (OverflowError, ValueError) as exc:  # 「約…万円」 of an infinite or NaN total
+        with pytest.raises(type(exc)):
+            htmlparts.cost_chart_html(sheet, chart_id)  # type: ignore[arg-type]
+        return
+    assert htmlparts.cost_chart_html(sheet, chart_id) == expected  # type: ignore[arg-type]
+    assert htmlparts.cost_chart_html(sheet, chart_id) == expected  # type: ignore[arg-type]
+
+
+def test_cost_frame_markup_is_looked_up_by_the_frame_itself(reference, monkeypatch) -> None:
+    """An entry of htmlparts._COST_FRAME_HTML that is not of the frame of its size is not used."""
+    costs = (CostYear(2023, "決算", 3552, 1912, 0, 0.2, None, 1640), CostYear(2024, "予算", 2281, 641, 0, 0.2, None, 1640))
+    other = htmlparts._cost_frame_html(charts.cost_frame(5))
+    monkeypatch.setattr(htmlparts, "_COST_FRAME_HTML", {2: other})
+    sheet = _Sheet(costs, 2024)
+    assert htmlparts.cost_chart_html(sheet, "c") == str(reference.cost_chart(sheet, "c"))  # type: ignore[arg-type]
+
+
 class _Change:
     def __init__(self, subject: str, before: str, after: str) -> None:
         self.subject, self.before, self.after = subject, before, after

@@ -57,3 +57,44 @@ def test_synonym_terms_as_the_straightforward_count(parts: list[str]) -> None:
     assert search.synonym_terms(text, GROUPS) == _reference_terms(text, GROUPS)
     assert search.synonym_terms(text, [list(g) for g in GROUPS], most=3) == _reference_terms(text, GROUPS, 3)
     assert search.synonym_terms(text, ()) == []
+
+
+def _reference_normalize(text: str) -> str:
+    """search.normalize as first written."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text).lower()).strip()
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.one_of(odd_text, st.text(max_size=40),
+                      st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\x1c\x85\xa0\u1680\u2000\u2028\u3000ab"),
+                              max_size=20)))
+def test_normalize_as_the_regex(text: str) -> None:
+    assert search.normalize(text) == _reference_normalize(text)
+
+
+# Spellings that overlap in every way (one a prefix, a suffix or inside another, or sharing a part),
+# Latin ones among letters and digits, so that the finder hides some occurrences behind others.
+_WORDS = ("ab", "abc", "bc", "b", "cab", "ai", "aix", "i", "x1", "データ", "データベース", "ベース", "タベ", "スマホ")
+overlap_text = st.text(alphabet=st.sampled_from("abcix1 デタベースマホー。"), max_size=40)
+word_groups = st.lists(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4), max_size=5)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(text=st.one_of(overlap_text, st.lists(st.sampled_from((*_WORDS, " ", "z", "9"))).map("".join)),
+       groups=word_groups, most=st.integers(-1, 4))
+def test_synonym_terms_with_overlapping_spellings(text: str, groups, most: int) -> None:  # type: ignore[no-untyped-def]
+    """Only groups the finder may have seen are counted: the same terms as counting every group."""
+    expected = _reference_terms(text, groups, most)
+    assert search.synonym_terms(text, groups, most) == expected
+    frozen = tuple(tuple(g) for g in groups)
+    assert search.synonym_terms(text, frozen, most) == expected
+    assert search.synonym_terms(text, frozen, most) == expected  # remembered by the tuple's identity
+
+
+@settings(max_examples=300, deadline=None)
+@given(word=st.text(alphabet=st.sampled_from("ai1.+*?(\\"), min_size=1, max_size=4),
+       text=st.text(alphabet=st.sampled_from("ai1.+*?(\\ zあ"), max_size=30))
+def test_whole_word_pattern_as_the_look_behind_first(word: str, text: str) -> None:
+    w = re.escape(word)
+    assert (search._whole_word(word).findall(text)
+            == re.findall(rf"(?<![a-z0-9]){w}(?![a-z0-9])", text))
