@@ -398,13 +398,26 @@ def _state(v: IndicatorValue, lower_is_better: bool) -> Achievement:
 
 
 def achievements(ind: Indicator) -> dict[int, Achievement]:
-    """Indicator.achievement of every year the indicator has, at once (it looks each year up)."""
+    """Indicator.achievement of every year the indicator has, at once (it looks each year up).
+
+    The indicator chart and table of a sheet page ask for the same indicator one after the other:
+    the last answer is kept for the very same Indicator (frozen, so its states cannot change).
+    Callers must not change the dict.
+    """
+    last, states = _last_achievements
+    if last is ind:
+        return states
     # Indicator.value(year) is the first entry of that year.
     first: dict[int, IndicatorValue] = {}
     for v in ind.values:
         first.setdefault(v.year, v)
     lower_is_better = ind.lower_is_better
-    return {year: _state(v, lower_is_better) for year, v in first.items()}
+    states = {year: _state(v, lower_is_better) for year, v in first.items()}
+    _last_achievements[:] = (ind, states)
+    return states
+
+
+_last_achievements: list = [None, {}]  # (the Indicator, its achievements) of the last call
 
 
 def indicator_frame(values: Sequence[IndicatorValue]) -> IndicatorFrame:
@@ -446,23 +459,33 @@ def slot_marks(f: SlotFrame, target: Number | None, actual: Number | None, top: 
         target_y = _y_of(target, top)
         target_path = _diamond(f.diamond_x, target_y)
     if actual is not None:
-        bar_y = _y_of(actual, top)
-        bar_h = _r(baseline - bar_y)
-        value_label = fmt_number(actual)
-        value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
-        return SlotMarks(target_y, target_path, bar_y, bar_h, value_label, _r(value_y), inside)
+        return SlotMarks(target_y, target_path, *_actual_marks(actual, top, bar_w, target_y))
     value_y = baseline - 12
     if target_y is not None and target_y > baseline - 24:
         value_y = target_y - 12
     return SlotMarks(target_y, target_path, None, None, "", _r(value_y), False)
 
 
+# typed: True and 1 are equal keys, but their labels differ (fmt_number writes True as "True").
+@functools.lru_cache(maxsize=1 << 15, typed=True)
+def _actual_marks(actual: Number, top: float, bar_w: Number,
+                  target_y: Number | None) -> tuple[Number, Number, str, Number, bool]:
+    """The bar of `actual` and its label: SlotMarks' bar_y, bar_height, value_label, value_y and
+    value_inside. Cached: an actual recurs in the program's other sheets."""
+    bar_y = _y_of(actual, top)
+    bar_h = _r(_IND_BASELINE - bar_y)
+    value_label = fmt_number(actual)
+    value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
+    return bar_y, bar_h, value_label, _r(value_y), inside
+
+
 def summary_of(ind: Indicator, results_year: int, states: dict[int, Achievement]) -> str:
     """indicator_summary, given `achievements(ind)`."""
-    focus = _focus_year(list(states), results_year)
+    focus = _focus_year(states.keys(), results_year)  # type: ignore[arg-type]
     if focus is None:
         return _summary(ind, results_year, None, None, "no_actual")
-    return _summary(ind, results_year, focus, ind.value(focus), states[focus])
+    v = next(v for v in ind.values if v.year == focus)  # ind.value(focus): the first of its year
+    return _summary(ind, results_year, focus, v, states[focus])
 
 
 def indicator_chart(ind: Indicator, results_year: int) -> IndicatorChart:

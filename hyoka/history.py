@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .era import wareki
-from .model import Number, Sheet
+from .model import CostYear, IndicatorValue, Number, Sheet
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,11 @@ def changes(prev: Sheet, cur: Sheet) -> list[Change]:
     if prev.direction != cur.direction:
         out.append(Change("事業の方針", prev.direction or "データなし", cur.direction or "データなし"))
     # The same fiscal year seen in both sheets: a budget (予算) becomes a settled figure (決算).
+    prev_costs: dict[int, CostYear] = {}  # prev.cost(year): the first column of each year
+    for p in prev.costs:
+        prev_costs.setdefault(p.year, p)
     for c in cur.costs:
-        p = prev.cost(c.year)
+        p = prev_costs.get(c.year)
         if p is not None and p.total != c.total:
             out.append(Change(f"{wareki(c.year)}の総事業費",
                                   f"{_num(p.total, '千円')}（{p.kind}）", f"{_num(c.total, '千円')}（{c.kind}）"))
@@ -42,8 +45,11 @@ def changes(prev: Sheet, cur: Sheet) -> list[Change]:
         if old is None:
             out.append(Change(f"{ind.kind_label}「{ind.name}」", "なし", "新たに設定"))
             continue
+        old_values: dict[int, IndicatorValue] = {}  # old.value(year): the first entry of each year
+        for ov in old.values:
+            old_values.setdefault(ov.year, ov)
         for v in ind.values:
-            ov = old.value(v.year)
+            ov = old_values.get(v.year)
             if ov is not None and ov.target != v.target:
                 out.append(Change(f"{ind.kind_label}「{ind.name}」の{wareki(v.year)}の目標",
                                   _num(ov.target, ind.unit or ""), _num(v.target, ind.unit or "")))

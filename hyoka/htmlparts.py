@@ -71,7 +71,9 @@ def _value_text(v: Any, unit_html: str = "") -> str:
     """value_html as a str for the table cells, with the unit already written as markup
     (`_unit_html(unit)`): the unit is escaped once per table, not once per cell."""
     t = type(v)
-    if t is not int and t is not float:
+    if t is int:  # most cells: fmt_number's first case, without the call
+        return f"{v:,}{unit_html}"
+    if t is not float:
         if v is None or (isinstance(v, str) and not v.strip()):
             return EMPTY
         if not isinstance(v, _AnyNumber):
@@ -303,6 +305,10 @@ _INDICATOR_TABLE_HEAD = (
 _ROW = '    <tr>\n'
 _ROW_CURRENT = '    <tr class="hy-table__row--current">\n'
 _CURRENT_TAG = '<span class="hy-tag">評価対象</span>'
+# The achievement cell and the end of its row, per state.
+_ACHIEVEMENT_CELL: dict[str, str] = {
+    state: f'      <td class="hy-achievement hy-achievement--{css}">{charts.ACHIEVEMENT_TEXT[state]}</td>\n    </tr>\n'
+    for state, css in _STATE_CLASS.items()}
 
 
 def indicator_table_html(ind: Indicator, table_id: str, results_year: int,
@@ -326,9 +332,7 @@ def indicator_table_html(ind: Indicator, table_id: str, results_year: int,
             f'      <th scope="row">{_fy_html(fy, v.year)}{_CURRENT_TAG if current else ""}</th>\n'
             f'      <td>{_value_text(v.target, unit_html)}</td>\n'
             f'      <td>{_value_text(v.actual, unit_html)}</td>\n'
-            f'      <td class="hy-achievement hy-achievement--{_STATE_CLASS[state]}">'
-            f'{charts.ACHIEVEMENT_TEXT[state]}</td>\n'
-            '    </tr>\n')
+            f'{_ACHIEVEMENT_CELL[state]}')
     out.append('  </tbody>\n</table>\n</div>')
     return Markup("".join(out))
 
