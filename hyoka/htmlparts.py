@@ -57,6 +57,8 @@ def value_html(v: Any, unit: Any = None) -> Markup:
     Empty means None or a string of only white space; 0 is a number, not empty.
     """
     t = type(v)
+    if t is str:  # a sheet's text (the most common value), without the slow Number ABC check
+        return escape(v) if v.strip() else _EMPTY_MARKUP
     if t is not int and t is not float:  # the common numbers first: an ABC check is slow
         if v is None or (isinstance(v, str) and not v.strip()):
             return _EMPTY_MARKUP
@@ -73,6 +75,8 @@ def _value_text(v: Any, unit_html: str = "") -> str:
     t = type(v)
     if t is int:  # most cells: fmt_number's first case, without the call
         return f"{v:,}{unit_html}"
+    if t is str:  # ratings and comments, without the slow Number ABC check
+        return _esc(v) if v.strip() else EMPTY
     if t is not float:
         if v is None or (isinstance(v, str) and not v.strip()):
             return EMPTY

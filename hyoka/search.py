@@ -195,7 +195,7 @@ def sheet_texts(sheet) -> list[str]:  # type: ignore[no-untyped-def]
     for item in sheet.evaluation:
         parts += [item.rating, item.comment]
     parts += plain_text(sheet.body).splitlines()
-    return [p.strip() for p in parts if p and p.strip()]
+    return [text for p in parts if p and (text := p.strip())]
 
 
 def sheet_synonyms(sheet, groups: Sequence[Sequence[str]]) -> str:  # type: ignore[no-untyped-def]

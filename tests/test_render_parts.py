@@ -311,6 +311,17 @@ def test_value_as_the_former_macro(reference, v, unit) -> None:
     assert htmlparts.value_html(v, unit) == str(reference.value(v, unit))
 
 
+@SETTINGS
+@given(v=st.one_of(st.text(max_size=8), st.text(alphabet=" \t\n\u3000\xa0<&", max_size=4), st.none(),
+                   st.integers(), amounts),
+       unit=st.one_of(st.none(), texts))
+def test_value_and_value_text_as_the_former_macro_for_any_value(reference, v, unit) -> None:
+    """The str fast paths of value_html and _value_text (white space only is empty) too."""
+    expected = str(reference.value(v, unit))
+    assert htmlparts.value_html(v, unit) == expected
+    assert htmlparts._value_text(v, htmlparts._unit_html(unit)) == expected
+
+
 # Numbers at the edges: NaN, ±0, tiny, huge and infinite values, halves of a hundredth.
 extreme_amounts = st.one_of(amounts, st.sampled_from(
     [float("nan"), float("inf"), -float("inf"), 0, -0.0, 0.0, 1e-9, 0.005, 10**15, 10**18 + 1, 1e300, -1e300, -7]))
