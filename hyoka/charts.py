@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Collection, Sequence
+from typing import Any, NamedTuple
 
 from .era import wareki  # cached: charts write a handful of years thousands of times
 from .model import Achievement, CostYear, Indicator, IndicatorValue, Number
@@ -215,7 +215,7 @@ class IndicatorChart(NamedTuple):
     small_font_size: float = FONT_SMALL
 
 
-def _focus_year(years: Sequence[int], results_year: int) -> int | None:
+def _focus_year(years: Collection[int], results_year: int) -> int | None:
     """The results year if present, else the latest year before it, else the earliest year."""
     if not years:
         return None
@@ -397,6 +397,10 @@ def _state(v: IndicatorValue, lower_is_better: bool) -> Achievement:
     return "achieved" if met else "not_achieved"
 
 
+# (the Indicator, its achievements) of the last call of achievements.
+_last_achievements: list[Any] = [None, {}]
+
+
 def achievements(ind: Indicator) -> dict[int, Achievement]:
     """Indicator.achievement of every year the indicator has, at once (it looks each year up).
 
@@ -415,9 +419,6 @@ def achievements(ind: Indicator) -> dict[int, Achievement]:
     states = {year: _state(v, lower_is_better) for year, v in first.items()}
     _last_achievements[:] = (ind, states)
     return states
-
-
-_last_achievements: list = [None, {}]  # (the Indicator, its achievements) of the last call
 
 
 def indicator_frame(values: Sequence[IndicatorValue]) -> IndicatorFrame:
@@ -481,7 +482,7 @@ def _actual_marks(actual: Number, top: float, bar_w: Number,
 
 def summary_of(ind: Indicator, results_year: int, states: dict[int, Achievement]) -> str:
     """indicator_summary, given `achievements(ind)`."""
-    focus = _focus_year(states.keys(), results_year)  # type: ignore[arg-type]
+    focus = _focus_year(states.keys(), results_year)
     if focus is None:
         return _summary(ind, results_year, None, None, "no_actual")
     v = next(v for v in ind.values if v.year == focus)  # ind.value(focus): the first of its year

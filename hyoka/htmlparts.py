@@ -473,7 +473,7 @@ def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
     small = charts.FONT_SMALL
     highlights: list[str] = []
     marks: list[str] = []
-    desc = []
+    desc: list[str] = []
     has_total = False  # a year drawn as its total alone: the "total" fills are needed too
     for sh, c, stack in zip(fh.slots, costs, stacks, strict=False):
         year, total, operating, personnel, staff = c.year, c.total, c.operating, c.personnel, c.staff_regular
