@@ -477,6 +477,10 @@ def bench_size(n: int, work: Path, args: argparse.Namespace, no_search_flag: boo
         result["mkdocs"]["output"] = tree_size(mk_dest)
         result["ratio_mkdocs_to_cli"] = result["mkdocs"]["wall"] / result["cli"]["wall"]
     result["incremental"] = incremental_build(proj, out, cli, clean_cli)
+    # `check` (what CI runs before the build): validation, every page rendered in memory, the link check.
+    check = retried([sys.executable, str(ROOT / "build.py"), "--config", str(proj / "site_config.yaml"), "-q", "check"],
+                    "hyoka check")
+    result["check"] = {k: check[k] for k in ("wall", "cpu", "tree_mb")}
     if args.search:
         clear(out)
         full = retried([sys.executable, str(ROOT / "build.py"), "--config", str(proj / "site_config.yaml"),
@@ -547,6 +551,8 @@ def report(results: dict[str, Any]) -> str:
         lambda r: f"{r['incremental']['written']:,} of {r['incremental']['files']:,}")
     row("&nbsp;&nbsp;identical to a clean build", lambda r: "yes" if r["incremental"]["identical_to_clean"] else "**NO**")
     row("&nbsp;&nbsp;nothing changed: `build --no-search`", lambda r: sec(r["incremental"]["unchanged_wall"]))
+    row("`check` (validation, pages rendered in memory, link check)",
+        lambda r: f"{sec(r['check']['wall'])}, {r['check']['tree_mb']:.0f} MB")
     row("**full build with search** `--no-cache` (wall)", lambda r: f"**{sec(r['cli_search']['wall'])}**")
     row("full build with search: peak memory (PSS of the tree)", lambda r: f"{r['cli_search']['tree_mb']:.0f} MB")
     row("full build with search: peak RSS of one process", lambda r: f"{r['cli_search']['rss_mb']:.0f} MB")
