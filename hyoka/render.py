@@ -365,8 +365,8 @@ def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "
     return keys
 
 
-# From this many pages to render, render_pages spreads them over worker processes (check, the
-# first preview, a template edit in serve); fewer are rendered here, without a fork.
+# From this many pages to render, render_pages spreads them over worker processes (`check`);
+# fewer are rendered here, without a fork.
 PARALLEL_PAGES = 200
 
 
@@ -376,8 +376,10 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
     """Render jobs to pages, reusing cached texts whose inputs did not change.
 
     With `cache`, its memo keeps job_keys' keys and the Page objects of the last call (a page
-    whose text is the very same string is that Page again). Many pages to render are rendered
-    over `workers` forked processes (default: one per core), their texts sent back in order.
+    whose text is the very same string is that Page again). Without `cache` (`check`), many pages
+    are rendered over `workers` forked processes (default: one per core), their texts sent back in
+    order. With one (`serve`), pages are rendered here: what rendering memoizes in this process
+    (htmlparts' list rows) is what the next rebuild reuses.
     """
     memo = cache.memo if cache is not None else None
     if cache is None:
@@ -393,6 +395,7 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
         for i, job in enumerate(jobs):
             texts[i] = cache.get(job.path, keys[i])
     todo = [i for i, text in enumerate(texts) if text is None]
+    workers = 1 if cache is not None else workers
     for i, text in zip(todo, _render_all(env, site, templates, [jobs[i] for i in todo], on_page, workers),
                        strict=True):
         texts[i] = text

@@ -251,15 +251,14 @@ def test_sheet_json_equals_the_record(config) -> None:
 
 
 def test_render_site_over_workers_equals_render_here(fixture_config, monkeypatch) -> None:
-    """check and the first preview render many pages over forked workers (render.PARALLEL_PAGES);
-    the pages, their order and the render cache are those of rendering in this process."""
+    """check renders many pages over forked workers (render.PARALLEL_PAGES): the pages and their
+    order are those of rendering in this process. serve (a RenderCache) keeps rendering here."""
     from hyoka import render
     from hyoka.render import RenderCache
     sheets, _ = check(fixture_config)
     site = collect(sheets, fixture_config)
     templates = fixture_config.root / "templates"
-    here_cache = RenderCache()
-    here = render_site(site, templates, here_cache)
+    here = render_site(site, templates)
     spans: list[int] = []
     real_map_spans = render.map_spans
 
@@ -270,10 +269,9 @@ def test_render_site_over_workers_equals_render_here(fixture_config, monkeypatch
     monkeypatch.setattr(render, "PARALLEL_PAGES", 2)
     monkeypatch.setattr(render, "map_spans", counting)
     monkeypatch.setenv(parallel.JOBS_ENV, "2")
-    workers_cache = RenderCache()
-    over_workers = render_site(site, templates, workers_cache)
+    over_workers = render_site(site, templates)
     assert spans == ([2] if parallel.can_fork() else [1])
     assert [(p.path, p.text) for p in over_workers] == [(p.path, p.text) for p in here]
-    assert workers_cache.entries == here_cache.entries and workers_cache.rendered == here_cache.rendered
-    again = render_site(site, templates, workers_cache)  # nothing changed: nothing rendered, same pages
-    assert workers_cache.rendered == [] and [p.text for p in again] == [p.text for p in here]
+    spans.clear()
+    cached = render_site(site, templates, RenderCache())
+    assert spans == [1] and [(p.path, p.text) for p in cached] == [(p.path, p.text) for p in here]
