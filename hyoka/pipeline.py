@@ -262,10 +262,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             return f.read() == text.encode("utf-8")
 
     old_combined = _old_combined(site, previous, old)
+    # The sheets' JSON first: once every share is back, this process assembles the combined
+    # downloads while the workers render the pages (not alone at the end, one core idle).
     items: list[tuple[PageJob | Sheet, str]] = []
-    for job, key in zip(page_jobs, keys, strict=True):
-        if old is None or not keep(job.path, key):
-            items.append((job, key))
     for sheet in site.sheets:
         path = f"{sheet.url}{opendata.SHEET_JSON}"
         key = fingerprint(base_key, path, sheet_dep(sheet))
@@ -274,6 +273,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             out.shares[share_key(sheet)] = share
         else:
             items.append((sheet, key))
+    shares_due = len(items)
+    for job, key in zip(page_jobs, keys, strict=True):
+        if old is None or not keep(job.path, key):
+            items.append((job, key))
     reused = len(out.pages)
     if on_files is not None and reused:
         on_files(reused)
@@ -310,6 +313,21 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
     for page in opendata.web_files(site, html_paths):  # while the workers render
         write_file(folder, page.path, page.text, folder_made)
+    combined: list[tuple[str, bytes]] = []
+
+    def write_downloads() -> None:
+        """The combined downloads and the /data/ page (listing them), from every sheet's share."""
+        nonlocal combined
+        combined, where, downloads = opendata.combined_files(site, out.shares)
+        for path, data in combined:
+            st = write_file(folder, path, data, folder_made)
+            out.combined[path] = PageRecord("", st.st_size, st.st_mtime_ns)
+        out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
+        data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
+        write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made)
+
+    if not shares_due:
+        write_downloads()
     for records, shares, same in results:
         out.pages.update(records)
         out.shares.update(shares)
@@ -318,13 +336,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if on_files is not None:
             on_files(len(records))
         kill_point("write")  # test hook: after the first files
-    combined, where, downloads = opendata.combined_files(site, out.shares)
-    for path, data in combined:
-        st = write_file(folder, path, data, folder_made)
-        out.combined[path] = PageRecord("", st.st_size, st.st_mtime_ns)
-    out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
-    data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
-    write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made)
+        if shares and shares_due:
+            shares_due -= len(shares)
+            if not shares_due:
+                write_downloads()
     out.files = len(out.pages) + len(combined) + 1 + len(opendata.web_paths(site))
     return out
 
