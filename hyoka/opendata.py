@@ -364,6 +364,7 @@ def cost_lines(sheet: Sheet, runs: _Runs, key: str) -> list[str]:
     return [f"{key},{_year_run(runs, year)},{text}\r\n"
             for (year, _col), text in zip(costs, values, strict=True)]
 
+
 def json_text(value: Any) -> str:
     """Stable, readable JSON (key order is the schema's, the order people read a sheet).
 
