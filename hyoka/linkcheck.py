@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from . import opendata
+from .collect import Site
+from .parallel import job_count, map_spans
 from .problems import Problem
-from .render import Page
+from .render import Page, PageJob, compile_templates, environment, plan_pages, render_job
 
 
 class _Links:
@@ -96,22 +99,19 @@ def _target(page_path: str, url: str) -> tuple[str, str] | None:
 def check_links(pages: Iterable[Page], assets: Path, output_name: str = "_site") -> list[Problem]:
     """Problems for links to missing pages, assets or fragments (404.html is skipped: its links are absolute)."""
     pages = list(pages)
-    html = {p.path: p for p in pages if p.path.endswith(".html")}
-    files = {p.path for p in pages}
+    found = {p.path: _Links(p.text) for p in pages if p.path.endswith(".html") and p.path != "404.html"}
+    return check_found(found, {p.path for p in pages}, assets, output_name)
+
+
+def check_found(found: dict[str, _Links], files: set[str], assets: Path, output_name: str = "_site") -> list[Problem]:
+    """check_links of the links and ids `found` in each HTML page (but 404.html), with `files`
+    the paths of every file of the site."""
+    files = set(files)
     if assets.is_dir():
         files |= {f"assets/{f.relative_to(assets).as_posix()}" for f in assets.rglob("*") if f.is_file()}
-    parsed: dict[str, _Links] = {}
-
-    def links_of(path: str) -> _Links:
-        if path not in parsed:
-            parsed[path] = _Links(html[path].text)
-        return parsed[path]
-
     problems = []
-    for path in sorted(html):
-        if path == "404.html":
-            continue
-        for line, attr, url in links_of(path).links:
+    for path in sorted(found):
+        for line, attr, url in found[path].links:
             target = _target(path, url)
             if target is None:
                 continue
@@ -120,6 +120,33 @@ def check_links(pages: Iterable[Page], assets: Path, output_name: str = "_site")
             if file not in files and f"{file}/index.html" not in files:
                 problems.append(Problem(where, line, attr, "リンク", f"リンク先がありません: {url}",
                                         "テンプレートのリンクか、リンク先のページを確認してください。"))
-            elif fragment and file in html and fragment not in links_of(file).ids:
+            elif fragment and file in found and fragment not in found[file].ids:
                 problems.append(Problem(where, line, attr, "リンク", f"ページ内の位置（#{fragment}）がありません: {url}"))
     return problems
+
+
+def site_links(site: Site, templates: Path, workers: int | None = None) -> tuple[dict[str, _Links], set[str]]:
+    """What check_links needs of render_site(site, templates), without keeping the pages: the links
+    and ids of each HTML page (but 404.html), found where the page is rendered (over `workers`
+    forked processes, default one per core), and the paths of every file. The combined downloads
+    are not made (only their paths count), as in `serve`. Equal to check_links of render_site's
+    pages (tests/test_check.py)."""
+    later: list[Callable[[], list[Page]]] = []
+    data = opendata.data_files(site, deferred=later)
+    jobs = [*plan_pages(site), opendata.data_page_job(site, data)]
+    env = environment(site, templates)
+    compile_templates(env, jobs, templates)  # once, before the workers fork
+
+    def span(part: Sequence[PageJob]) -> list[_Links | None]:
+        return [_Links(render_job(env, site, templates, job)) if job.path.endswith(".html") else None
+                for job in part]
+
+    found: dict[str, _Links] = {}
+    for start, links in zip(range(0, len(jobs), 48), map_spans(span, jobs, jobs=job_count(workers), span=48),
+                            strict=True):
+        for job, page_links in zip(jobs[start:start + 48], links, strict=True):
+            if page_links is not None and job.path != "404.html":
+                found[job.path] = page_links
+    files = {job.path for job in jobs} | {p.path for p in data.pages}
+    files |= set(opendata.combined_paths(site.config)) | set(opendata.web_paths(site))
+    return found, files

@@ -24,7 +24,7 @@ from .cache import (
     save_cache,
 )
 from .collect import Site, collect
-from .linkcheck import check_links
+from .linkcheck import check_found, site_links
 from .load import file_digest, find_content, load_source, rel_path, rel_paths
 from .model import Sheet, SiteConfig
 from .parallel import job_count, long_lived, map_spans
@@ -38,7 +38,6 @@ from .render import (
     job_keys,
     plan_pages,
     render_job,
-    render_site,
     sheet_dep,
 )
 from .search import (
@@ -179,8 +178,8 @@ def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet]
     """`check`: validation, consistency warnings, and the internal links of the rendered site
     (rendered in memory only: nothing is written)."""
     sheets, warnings = check(config, strict=strict)
-    pages = render_site(collect(sheets, config), config.root / "templates")
-    links = check_links(pages, config.root / "assets", rel_path(config.output_dir, config.root))
+    found, files = site_links(collect(sheets, config), config.root / "templates")
+    links = check_found(found, files, config.root / "assets", rel_path(config.output_dir, config.root))
     problems = sort_problems(warnings + links)
     if links or (strict and problems):
         raise ProblemsFound(problems)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -173,3 +174,36 @@ def _piece(draw) -> str:
 @given(text=st.lists(_piece(), max_size=25).map("".join))
 def test_link_scanner_reads_markup_as_html_parser(text) -> None:
     _same_links(text)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_site_links_are_those_of_the_rendered_pages(config, tmp_path, workers: int) -> None:
+    """`check` finds each page's links where it renders it (linkcheck.site_links) instead of keeping
+    every page: the same links, ids and files as render_site's pages, so the same problems."""
+    from hyoka.collect import collect
+    from hyoka.pipeline import load_and_validate
+    from hyoka.render import render_site
+
+    from .xss_site import make_xss_project
+    for site_config in (config, make_xss_project(tmp_path)):
+        sheets, _ = load_and_validate(site_config)
+        site = collect(sheets, site_config)
+        templates = site_config.root / "templates"
+        pages = render_site(site, templates)
+        found, files = linkcheck.site_links(site, templates, workers=workers)
+        assert files == {p.path for p in pages}
+        html = {p.path: linkcheck._Links(p.text) for p in pages if p.path.endswith(".html") and p.path != "404.html"}
+        assert {k: (v.links, v.ids) for k, v in found.items()} == {k: (v.links, v.ids) for k, v in html.items()}
+        assets = site_config.root / "assets"
+        assert linkcheck.check_found(found, files, assets) == check_links(pages, assets)
+
+
+def test_check_reports_a_broken_link_in_a_body(project, monkeypatch, capsys) -> None:
+    body_link = SHEET.rstrip("\n") + "\n\n[前の計画](../../nothing-here/) と [概要](#no-such-part)\n"
+    config = project({"content/2025/ai-rpa.md": body_link})
+    monkeypatch.setattr("hyoka.cli.ROOT", config.root)
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "_site/sheets/ai-rpa/2025/index.html" in err
+    assert "リンク先がありません: ../../nothing-here/" in err
+    assert "ページ内の位置（#no-such-part）がありません: #no-such-part" in err
