@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,6 @@ from .era import fiscal_year_label, short_wareki, wareki
 from .history import changes
 from .markdown import render_markdown
 from .model import Sheet
-from .parallel import job_count, map_spans
 from .problems import Problem, ProblemsFound
 from .schema import BODY_SECTIONS, EVALUATION_GROUPS, INDICATOR_KINDS, SDG_NAMES, SHEET
 
@@ -365,21 +364,12 @@ def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "
     return keys
 
 
-# From this many pages to render, render_pages spreads them over worker processes (`check`);
-# fewer are rendered here, without a fork.
-PARALLEL_PAGES = 200
-
-
 def render_pages(site: Site, templates: Path, jobs: list[PageJob],
-                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None,
-                 workers: int | None = None) -> list[Page]:
+                 cache: RenderCache | None = None, on_page: Callable[[int], None] | None = None) -> list[Page]:
     """Render jobs to pages, reusing cached texts whose inputs did not change.
 
     With `cache`, its memo keeps job_keys' keys and the Page objects of the last call (a page
-    whose text is the very same string is that Page again). Without `cache` (`check`), many pages
-    are rendered over `workers` forked processes (default: one per core), their texts sent back in
-    order. With one (`serve`), pages are rendered here: what rendering memoizes in this process
-    (htmlparts' list rows) is what the next rebuild reuses.
+    whose text is the very same string is that Page again).
     """
     memo = cache.memo if cache is not None else None
     if cache is None:
@@ -390,26 +380,24 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
             cache.env = (made_from, environment(site, templates))
         env = cache.env[1]
     keys = job_keys(site, templates, jobs, memo=memo) if cache is not None else None
-    texts: list[str | None] = [None] * len(jobs)
-    if cache is not None and keys is not None:
-        for i, job in enumerate(jobs):
-            texts[i] = cache.get(job.path, keys[i])
-    todo = [i for i, text in enumerate(texts) if text is None]
-    workers = 1 if cache is not None else workers
-    for i, text in zip(todo, _render_all(env, site, templates, [jobs[i] for i in todo], on_page, workers),
-                       strict=True):
-        texts[i] = text
     pages: list[Page] = []
     if cache is not None:
-        cache.rendered = [jobs[i].path for i in todo]
+        cache.rendered = []
     made: dict[str, Page] = memo.get("pages", {}) if memo is not None else {}  # last call's, to reuse
-    rendered = set(todo)
-    for i, (job, text) in enumerate(zip(jobs, texts, strict=True)):
-        assert text is not None
-        page = made.get(job.path) if i not in rendered else None
-        pages.append(page if page is not None and page.text is text else Page(job.path, text))
-        if i in rendered and cache is not None and keys is not None:
+    for i, job in enumerate(jobs):
+        if cache is not None and keys is not None:
+            text = cache.get(job.path, keys[i])
+            if text is not None:
+                page = made.get(job.path)
+                pages.append(page if page is not None and page.text is text else Page(job.path, text))
+                continue
+        text = render_job(env, site, templates, job)
+        pages.append(Page(job.path, text))
+        if on_page is not None:
+            on_page(1)
+        if cache is not None and keys is not None:
             cache.entries[job.path] = (keys[i], text)
+            cache.rendered.append(job.path)
     if cache is not None:
         live = {job.path for job in jobs}
         for stale in [p for p in cache.entries if p not in live]:
@@ -417,22 +405,6 @@ def render_pages(site: Site, templates: Path, jobs: list[PageJob],
     if memo is not None:
         memo["pages"] = {page.path: page for page in pages}
     return pages
-
-
-def _render_all(env: Environment, site: Site, templates: Path, jobs: list[PageJob],
-                on_page: Callable[[int], None] | None, workers: int | None) -> Iterator[str]:
-    """The texts of `jobs` in order: rendered here, or over forked workers when there are many."""
-    count = job_count(workers) if len(jobs) >= PARALLEL_PAGES else 1
-    if count > 1:
-        compile_templates(env, jobs, templates)  # once, before the workers fork
-
-    def span(part: Sequence[PageJob]) -> list[str]:
-        return [render_job(env, site, templates, job) for job in part]
-
-    for texts in map_spans(span, jobs, jobs=count, span=48):
-        yield from texts
-        if on_page is not None:
-            on_page(len(texts))
 
 
 def template_problem(exc: TemplateError, templates: Path, page: str) -> Problem:

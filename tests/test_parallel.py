@@ -1,8 +1,9 @@
 """The fast paths of the build give the same bytes as the plain ones.
 
 - `build` renders over forked worker processes straight into the output folder
-  (`pipeline.produce`); `check`, `serve` and the golden tests render in memory (`render_site`).
-  Both must write the same files with the same bytes, whatever the number of processes.
+  (`pipeline.produce`); `serve` and the golden tests render in memory (`render_site`). Both must
+  write the same files with the same bytes, whatever the number of processes. (`check` renders
+  over workers too, keeping only each page's links: tests/test_check.py.)
 - Each sheet's JSON is encoded once and nested into sheets.json (`opendata.json_item`).
 - The feed and the sitemap are written as text; they must equal what ElementTree made before.
 """
@@ -248,30 +249,3 @@ def test_sheet_json_equals_the_record(config) -> None:
     for sheet in check(config)[0]:
         assert opendata.sheet_json(sheet) == json.dumps(sheet_record(sheet), ensure_ascii=False,
                                                         indent=2, allow_nan=False) + "\n"
-
-
-def test_render_site_over_workers_equals_render_here(fixture_config, monkeypatch) -> None:
-    """check renders many pages over forked workers (render.PARALLEL_PAGES): the pages and their
-    order are those of rendering in this process. serve (a RenderCache) keeps rendering here."""
-    from hyoka import render
-    from hyoka.render import RenderCache
-    sheets, _ = check(fixture_config)
-    site = collect(sheets, fixture_config)
-    templates = fixture_config.root / "templates"
-    here = render_site(site, templates)
-    spans: list[int] = []
-    real_map_spans = render.map_spans
-
-    def counting(fn, items, *, jobs, span):
-        spans.append(jobs)
-        return real_map_spans(fn, items, jobs=jobs, span=span)
-
-    monkeypatch.setattr(render, "PARALLEL_PAGES", 2)
-    monkeypatch.setattr(render, "map_spans", counting)
-    monkeypatch.setenv(parallel.JOBS_ENV, "2")
-    over_workers = render_site(site, templates)
-    assert spans == ([2] if parallel.can_fork() else [1])
-    assert [(p.path, p.text) for p in over_workers] == [(p.path, p.text) for p in here]
-    spans.clear()
-    cached = render_site(site, templates, RenderCache())
-    assert spans == [1] and [(p.path, p.text) for p in cached] == [(p.path, p.text) for p in here]
