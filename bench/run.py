@@ -213,8 +213,6 @@ def child_profile(root: Path, target: Path) -> dict[str, Any]:
     config = load_config(root, root / "site_config.yaml")
     sheets, _ = check(config)
     site = collect(sheets, config)
-    from hyoka.parallel import JOBS_ENV
-    os.environ[JOBS_ENV] = "1"  # render_site here, not over workers the profiler would not see
     profiler = cProfile.Profile()
     profiler.enable()
     render.render_site(site, config.root / "templates")

@@ -171,9 +171,10 @@ def site_links(site: Site, templates: Path, workers: int | None = None) -> tuple
                 for job in part]
 
     found: dict[str, _Links] = {}
-    for start, links in zip(range(0, len(jobs), 48), map_spans(span, jobs, jobs=job_count(workers), span=48),
+    size = 48  # pages a worker renders at a time
+    for start, links in zip(range(0, len(jobs), size), map_spans(span, jobs, jobs=job_count(workers), span=size),
                             strict=True):
-        for job, page_links in zip(jobs[start:start + 48], links, strict=True):
+        for job, page_links in zip(jobs[start:start + size], links, strict=True):
             if page_links is not None and job.path != "404.html":
                 found[job.path] = page_links
     files = {job.path for job in jobs} | {p.path for p in data.pages}

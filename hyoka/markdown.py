@@ -100,11 +100,15 @@ def _plain_html(text: str) -> str | None:
     paragraph: list[str] = []
     open_list = ""  # "ul" or "ol" while a list is open
     last = ""  # what the previous line was: "", "heading", "text" or "item"
+
+    def close_paragraph() -> None:
+        if paragraph:
+            out.append(f"<p>{escapeHtml(chr(10).join(paragraph))}</p>\n")
+            paragraph.clear()
+
     for line in text.split("\n"):
         if not line:
-            if paragraph:
-                out.append(f"<p>{escapeHtml(chr(10).join(paragraph))}</p>\n")
-                paragraph.clear()
+            close_paragraph()
             last = ""
             continue
         if line.startswith("- "):
@@ -134,9 +138,7 @@ def _plain_html(text: str) -> str | None:
             heading = _HEADING.fullmatch(line)
             if heading is None or heading[2].endswith("#"):
                 return None
-            if paragraph:
-                out.append(f"<p>{escapeHtml(chr(10).join(paragraph))}</p>\n")
-                paragraph.clear()
+            close_paragraph()
             tag = _SHIFTED[f"h{len(heading[1])}"]
             out.append(f"<{tag}>{escapeHtml(heading[2])}</{tag}>\n")
             last = "heading"
@@ -145,8 +147,7 @@ def _plain_html(text: str) -> str | None:
             last = "text"
         else:
             return None
-    if paragraph:
-        out.append(f"<p>{escapeHtml(chr(10).join(paragraph))}</p>\n")
+    close_paragraph()
     if open_list:
         out.append(f"</{open_list}>\n")
     return "".join(out)
