@@ -637,3 +637,46 @@ def test_lean_markdown_has_no_table_rule_to_align() -> None:
     assert "hyoka_align_classes" not in markdown._LEAN.core.ruler.get_active_rules()
     assert "hyoka_shift_headings" in markdown._LEAN.core.ruler.get_active_rules()
     assert markdown.render_markdown("# a\n\n###### f") == "<h2>a</h2>\n<h6>f</h6>\n"
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<b>as is</b>"
+
+
+@given(st.one_of(st.text(), st.text().map(Markup), st.integers(), st.floats(allow_nan=False),
+                 st.none(), st.booleans(), st.just(_Html())))
+def test_output_escape_gives_the_text_of_escape(value) -> None:
+    from hyoka.render import output_escape
+    assert output_escape(value) == str(escape(value))
+
+
+def test_templates_write_values_with_output_escape_and_the_same_text() -> None:
+    """hyoka's code generator: `{{ }}` goes through output_escape; what is written does not change,
+    with autoescape on, switched off in a block, or undefined names (still an error)."""
+    from jinja2 import Environment, StrictUndefined, UndefinedError
+
+    from hyoka.render import HyokaEnvironment
+    source = ('<p title="{{ a }}">{{ a }}{{ m }}{{ n }}{{ h }}{{ none }}{{ a ~ m }}{{ a | upper }}</p>'
+              '{% autoescape false %}{{ a }}{% endautoescape %}{{ "<i>" if n else m }}')
+    values = {"a": "<x & 'y' \"z\">", "m": Markup("<b>ok</b>"), "n": 1_000, "h": _Html()}
+    ours = HyokaEnvironment(autoescape=True, undefined=StrictUndefined)
+    jinja = Environment(autoescape=True, undefined=StrictUndefined)
+    assert "environment.output_escape(" in ours.compile(source, raw=True)
+    assert ours.from_string(source).render(**values) == jinja.from_string(source).render(**values)
+    assert "&lt;x &amp; &#39;y&#39; &#34;z&#34;&gt;" in ours.from_string(source).render(**values)
+    with pytest.raises(UndefinedError):
+        ours.from_string("{{ missing_name }}").render()
+
+
+def test_bytecode_cache_files_are_named_after_the_code_generator(tmp_path) -> None:
+    """Templates compiled by Jinja's own generator (or an older one of hyoka's) are not loaded."""
+    from hyoka.collect import collect
+    from hyoka.config import load_config
+    from hyoka.pipeline import check
+    from hyoka.render import CODEGEN_VERSION, environment
+    config = load_config(ROOT)
+    env = environment(collect(check(config)[0], config), ROOT / "templates", bytecode=tmp_path)
+    env.get_template("pages/sheet.html")
+    names = [p.name for p in tmp_path.iterdir()]
+    assert names and all(n.startswith(f"__hyoka{CODEGEN_VERSION}_") for n in names)
