@@ -1,8 +1,6 @@
 """hyoka: build the evaluation-sheet site. Usage: python build.py [build|check|import|schema]."""
 
-import sys
-
-from hyoka.cli import main
+from hyoka.cli import exit_now, main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

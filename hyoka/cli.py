@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from .config import load_config
 from .problems import BuildError, Problem, ProblemsFound, summary
@@ -88,6 +90,22 @@ def _print_problems(problems: list[Problem], fmt: str = "text") -> None:
         print(problem.format_github() if fmt == "github" else problem.format(), file=sys.stderr)
 
 
+# What the last command loaded (the site), left for the end of the process: build.py leaves with
+# os._exit, without freeing 10,000 sheets object by object (≈ 0.2 s; the system takes the memory
+# back at once).
+_LAST: list[object] = []
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with `code` once the output is flushed, skipping the interpreter's teardown."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said on it
+            pass
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = _parser().parse_args(argv)
@@ -139,6 +157,7 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
         result = pipeline.run(config, strict=strict, search=not args.no_search, progress=Progress(level=level),
                               jobs=args.jobs, cache=not getattr(args, "no_cache", False))
+        _LAST[:] = [result]
         _print_problems(result.warnings)
         if result.warnings:
             print(f"{summary(result.warnings)}。", file=sys.stderr)
@@ -153,6 +172,7 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         if args.files:
             return _check_files(config, args.files, strict, args.fmt, say)
         sheets, warnings = pipeline.check_site(config, strict=strict)
+        _LAST[:] = [sheets]
         _print_problems(warnings, args.fmt)
         say(f"{len(sheets)}件のシートを検査しました。{summary(warnings)}。")
         return 0

@@ -21,6 +21,7 @@ assets/css/charts.css and site.css.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from numbers import Number as _AnyNumber
@@ -629,7 +630,32 @@ def _cost_table(env: Environment, sheet: Sheet, table_id: str) -> Markup:
 # Registered by hyoka.render.make_env for the templates.
 # -- the list of sheets on the navigation pages ------------------------------------------------------
 
-_ROWS: dict[tuple[str, int, str, str, bool], str] = {}
+RowKey = tuple[str, int, str, str, bool]  # sheet id, evaluation year, file hash, root, show_year
+_ROWS: dict[RowKey, str] = {}
+
+
+def list_rows_count() -> int:
+    return len(_ROWS)
+
+
+def list_rows_since(count: int) -> list[tuple[RowKey, str]]:
+    """The rows made since the memo held `count` (a worker sends them to the build, for its cache)."""
+    if count == len(_ROWS):  # most spans: sheet pages, no list
+        return []
+    if count > len(_ROWS):  # cleared meanwhile
+        count = 0
+    return list(itertools.islice(_ROWS.items(), count, None))
+
+
+def keep_list_rows(rows: dict[RowKey, str] | list[tuple[RowKey, str]]) -> None:
+    """Rows made elsewhere (by a worker, or by the last build: hyoka/cache.py), kept for this process."""
+    _ROWS.update(rows)
+
+
+def list_rows_of(sheets: Any) -> dict[RowKey, str]:
+    """The kept rows of these sheets (what the build cache saves for the next build)."""
+    current = {(s.id, s.evaluation_year, s.source.digest) for s in sheets}
+    return {k: v for k, v in _ROWS.items() if k[:3] in current}
 
 
 def sheet_list_rows(sheets: Any, root: str, show_year: bool = False) -> Markup:

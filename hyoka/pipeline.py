@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import pickle
@@ -11,17 +12,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import opendata
+from . import htmlparts, opendata
 from .cache import (
     CACHE_DIR,
     BuildCache,
     LoadedSpan,
     PageRecord,
+    Spare,
     code_stamp,
+    folder_token,
     link_or_copy,
     load_cache,
     reusable,
     save_cache,
+    spare_folder,
 )
 from .collect import Site, collect
 from .linkcheck import check_found, site_links
@@ -50,7 +54,7 @@ from .search import (
     pagefind_executable,
 )
 from .validate import check_duplicates, validate_source
-from .write import check_output_dir, check_paths, kill_point, write_file, write_folder
+from .write import check_output_dir, check_paths, kill_point, prune, write_file, write_folder
 
 # Inside the temp folder: what Pagefind reads (search.index_copy of each indexed page); removed
 # once the index is written, before the folder replaces the output.
@@ -186,6 +190,14 @@ def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet]
     return sheets, problems
 
 
+@dataclass(frozen=True)
+class KeptSite:
+    """A site kept by the build cache, being updated into the new one (see hyoka/cache.py)."""
+
+    records: dict[str, PageRecord]  # its files as the build that wrote them recorded them
+    present: dict[str, tuple[int, int, int]]  # (size, mtime_ns, inode) of its files now (write.prune)
+
+
 @dataclass
 class Produced:
     """What `produce` wrote: how many files, how many rendered (not reused), and their records."""
@@ -203,7 +215,7 @@ class Produced:
 def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             on_files: Callable[[int], None] | None = None, previous: BuildCache | None = None,
             old_output: Path | None = None, page_jobs: list[PageJob] | None = None,
-            index_pages: Path | None = None) -> Produced:
+            index_pages: Path | None = None, kept: KeptSite | None = None) -> Produced:
     """Render every page and data file of `site` into `folder` over `jobs` worker processes.
 
     Workers render and write their share of the pages and each sheet's sheet.json, returning
@@ -217,6 +229,11 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
 
     With `index_pages` (a build with search), each page Pagefind will index is also written there,
     as search.index_copy makes it (a reused page is linked as it is), for search.index_site.
+
+    With `kept`, `folder` is a site kept by the cache, already pruned to the files of this one: a
+    file there whose record has this build's fingerprint and whose stat is still the recorded one
+    stays as it is; every other file is linked or written anew (never rewritten in place: it may
+    be a hard link to a published file).
     """
     page_jobs = plan_pages(site) if page_jobs is None else page_jobs
     salt = code_stamp()
@@ -229,28 +246,45 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     dest = os.fspath(folder)
     made: set[str] = set()
     old = os.fspath(old_output) if previous is not None and old_output is not None else None
+    updating = kept is not None
 
     def keep(path: str, key: str) -> bool:
-        """Link the previous build's file when its fingerprint is `key`; True if it was."""
+        """Keep the kept site's file, or link the previous build's, when its fingerprint is `key`;
+        True if one was."""
         assert previous is not None and old is not None
+        if kept is not None:
+            record = kept.records.get(path)
+            present = kept.present.get(path)
+            if record is not None and record.key == key and present is not None and record.matches(present):
+                if index_pages is not None and path.endswith(".html"):
+                    link(f"{dest}/{path}", f"{index_pages}/{path}")
+                out.pages[path] = record
+                last = previous.pages.get(path)
+                if last is not None and last.key == key:
+                    out.same.add(path)  # the published file has this text too
+                return True
         record = previous.pages.get(path)
         source = f"{old}/{path}"
         if record is None or not reusable(record, key, source):
             return False
         target = f"{dest}/{path}"
-        link(source, target)
+        if updating:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(target)
+        if not link(source, target):
+            record = PageRecord.of(key, os.stat(target))  # a copy: its own inode
         if index_pages is not None and path.endswith(".html"):
             link(target, f"{index_pages}/{path}")
         out.pages[path] = record
         out.same.add(path)
         return True
 
-    def link(source: str, target: str) -> None:
+    def link(source: str, target: str) -> bool:
         parent = os.path.dirname(target)
         if parent not in made:
             os.makedirs(parent, exist_ok=True)
             made.add(parent)
-        link_or_copy(source, target)
+        return link_or_copy(source, target)
 
     def same_as_before(path: str, text: str) -> bool:
         """True when the last build wrote `text` to `path` (and the file is still as it was written)."""
@@ -260,6 +294,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         with open(f"{old}/{path}", "rb") as f:
             return f.read() == text.encode("utf-8")
 
+    parent = os.getpid()
     old_combined = _old_combined(site, previous, old)
     # The sheets' JSON first: once every share is back, this process assembles the combined
     # downloads while the workers render the pages (not alone at the end, one core idle).
@@ -284,8 +319,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     if any(isinstance(item, PageJob) for item, _ in items):
         compile_templates(env, page_jobs, templates)  # once, before the workers fork
 
-    def span(part: Sequence[tuple[PageJob | Sheet, str]]) -> tuple[list[tuple[str, PageRecord]], list[Any], list[str]]:
+    def span(part: Sequence[tuple[PageJob | Sheet, str]]
+             ) -> tuple[list[tuple[str, PageRecord]], list[Any], list[str], list[Any]]:
         made_here: set[str] = set()
+        rows_before = htmlparts.list_rows_count()
         made_copies: set[str] = set()
         records = []
         shares = []
@@ -294,24 +331,26 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             if isinstance(item, Sheet):
                 data = opendata.sheet_data(item, site_tables, base)
                 path = f"{item.url}{opendata.SHEET_JSON}"
-                st = write_file(folder, path, data.json, made_here)
+                st = write_file(folder, path, data.json, made_here, replace=updating)
                 shares.append((share_key(item), opendata.share_bytes(data)))
             else:
                 path = item.path
                 text = render_job(env, site, templates, item)
-                st = write_file(folder, path, text, made_here)
+                st = write_file(folder, path, text, made_here, replace=updating)
                 if index_pages is not None and INDEX_MARK in text:
                     write_file(index_pages, path, index_copy(text), made_copies)
                     if old is not None and same_as_before(path, text):
                         same.append(path)  # its search index shard may still be reused
-            records.append((path, PageRecord(key, st.st_size, st.st_mtime_ns)))
-        return records, shares, same
+            records.append((path, PageRecord.of(key, st)))
+        # A worker's new list rows go back with its results, for the build cache.
+        rows = htmlparts.list_rows_since(rows_before) if os.getpid() != parent else []
+        return records, shares, same, rows
 
     results = map_spans(span, items, jobs=jobs if len(items) > 96 else 1, span=48)
     folder_made: set[str] = set()
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
     for page in opendata.web_files(site, html_paths):  # while the workers render
-        write_file(folder, page.path, page.text, folder_made)
+        write_file(folder, page.path, page.text, folder_made, replace=updating)
     combined: list[tuple[str, bytes]] = []
 
     def write_downloads() -> None:
@@ -319,15 +358,17 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         nonlocal combined
         combined, where, downloads = opendata.combined_files(site, out.shares)
         for path, data in combined:
-            st = write_file(folder, path, data, folder_made)
-            out.combined[path] = PageRecord("", st.st_size, st.st_mtime_ns)
+            st = write_file(folder, path, data, folder_made, replace=updating)
+            out.combined[path] = PageRecord.of("", st)
         out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
         data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
-        write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made)
+        write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made,
+                   replace=updating)
 
     if not shares_due:
         write_downloads()
-    for records, shares, same in results:
+    for records, shares, same, rows in results:
+        htmlparts.keep_list_rows(rows)
         out.pages.update(records)
         out.shares.update(shares)
         out.same.update(same)
@@ -408,6 +449,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         previous = load_cache(config.root) if cache else None
     config_text = repr(config)
     known = previous.spans if previous is not None and previous.config == config_text else None
+    if known is not None:
+        htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
     record: list[LoadedSpan] = []
     with progress.stage("検査") as tick, long_lived():
         sheets, warnings = load_and_validate(config, jobs=workers, known=known, record=record)
@@ -447,22 +490,47 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     templates = config.root / "templates"
     old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
     produced = Produced()
+    # The site this build replaces is kept for the next one (when its files' records are known),
+    # and the one the last build replaced is updated into this one (when it is the one recorded).
+    spare_at = spare_folder(config.root, output) if old_output is not None else None
+    spare = previous.spare if previous is not None and spare_at is not None else None
+    if spare is not None and folder_token(spare_at) != spare.token:
+        spare = None
 
-    def fill(folder: Path) -> int:
+    def fill(folder: Path, updating: bool) -> int:
         nonlocal produced
+        kept = None
+        if updating:
+            assert spare is not None
+            kept = KeptSite(spare.pages, prune(folder, [*output_paths(site, page_jobs), *asset_paths(assets)]))
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
                                old_output=old_output, page_jobs=page_jobs,
-                               index_pages=folder / INDEX_COPIES if search else None)
+                               index_pages=folder / INDEX_COPIES if search else None, kept=kept)
         if produced.files > produced.rendered:
             progress.log(f"  前回から変わらないファイル {produced.files - produced.rendered - always_written(site)}件は"
                          "生成し直さずに使いました", verbose=True)
         return produced.files
 
-    count = write_folder(fill, config.root / "assets", config.output_dir, finalize=index)
+    assets = config.root / "assets"
+    count = write_folder(fill, assets, config.output_dir, finalize=index,
+                         start_from=spare_at if spare is not None else None, keep_old=spare_at)
+    token = folder_token(spare_at) if spare_at is not None else None
+    assert previous is not None or token is None
     save_cache(config.root, BuildCache(code_stamp(), config_text, record, str(output), produced.pages,
-                                       produced.shares, produced.combined, shards))
+                                       produced.shares, produced.combined, shards,
+                                       Spare(token, previous.pages) if previous is not None and token else None,
+                                       htmlparts.list_rows_of(site.sheets)))
     return BuildResult(site, count, warnings, produced.rendered)
+
+
+def asset_paths(assets: Path) -> list[str]:
+    """The files write.write_folder copies from `assets` into a site (as its paths there)."""
+    if not assets.is_dir():
+        return []
+    base = os.fspath(assets)
+    return [f"assets/{os.path.relpath(os.path.join(where, name), base).replace(os.sep, '/')}"
+            for where, _, names in os.walk(base) for name in names]
 
 
 def always_written(site: Site) -> int:

@@ -489,7 +489,7 @@ def _shard_record(bundle: Path, shard: Shard, first: bool, indexer: str) -> Shar
     for dirpath, _, filenames in os.walk(folder):
         for name in filenames:
             st = os.stat(os.path.join(dirpath, name))
-            files.append((Path(dirpath, name).relative_to(folder).as_posix(), PageRecord("", st.st_size, st.st_mtime_ns)))
+            files.append((Path(dirpath, name).relative_to(folder).as_posix(), PageRecord.of("", st)))
     return ShardRecord(shard.pages, first, indexer, tuple(sorted(files, key=lambda f: f[0])))
 
 

@@ -7,6 +7,13 @@ never none. Elsewhere it is two renames; a kill between them leaves the previous
 `.<output>.old-<pid>`, and the next build puts it back. Swaps hold a lock on the parent folder, so
 concurrent builds finish one after the other (the last one wins) instead of mixing. Leftovers of
 killed builds are removed by the next build.
+
+With the build cache, the site the swap replaces is not removed but kept (`keep_old`, in
+.hyoka-cache/), and the next build moves it in as its temp folder and updates it (`start_from`):
+only the files that differ are written or linked, and none is removed and linked again. The
+output is never written into: the kept site is private until it is swapped in whole. Files in it
+may be hard links shared with the published site, so a file is never rewritten in place there
+(write_file(…, replace=True) makes a new file).
 """
 
 from __future__ import annotations
@@ -66,7 +73,8 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
 
     `finalize(tmp)` runs on the complete temp folder before the swap (the search index stage).
     """
-    def fill(tmp: Path) -> int:
+    def fill(tmp: Path, updating: bool) -> int:
+        assert not updating, "write_site always fills an empty folder"
         count = 0
         made: set[str] = set()
         seen: dict[str, str] = {}
@@ -83,27 +91,38 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
     return write_folder(fill, assets, output, finalize)
 
 
-def write_folder(fill: Callable[[Path], int], assets: Path, output: Path,
-                 finalize: Callable[[Path], None] | None = None) -> int:
-    """`fill(tmp)` writes the pages into a sibling temp folder (returning how many); then the
-    assets are copied, `finalize(tmp)` runs, and the folder is swapped in for `output`."""
+def write_folder(fill: Callable[[Path, bool], int], assets: Path, output: Path,
+                 finalize: Callable[[Path], None] | None = None, *, start_from: Path | None = None,
+                 keep_old: Path | None = None) -> int:
+    """`fill(tmp, updating)` writes the pages into a sibling temp folder (returning how many); then
+    the assets are copied, `finalize(tmp)` runs, and the folder is swapped in for `output`.
+
+    `start_from`: a site kept by an earlier build, moved in as the temp folder when it can be
+    (`updating` is then True: `fill` must make it the new site, removing what does not belong).
+    `keep_old`: where the site the swap replaces is kept (instead of removed) for the next build.
+    """
     output = output.parent.resolve() / output.name  # a symlinked output is replaced, not followed
     parent = output.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(output)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.build-{os.getpid()}-", dir=parent))
+        tmp = _claim(start_from, parent / f".{output.name}.build-{os.getpid()}-kept")
+        updating = tmp is not None
+        if tmp is None:
+            tmp = Path(tempfile.mkdtemp(prefix=f".{output.name}.build-{os.getpid()}-", dir=parent))
     except OSError as exc:
         raise _fail("作成", parent, exc) from None
     try:
-        count = fill(tmp)
+        count = fill(tmp, updating)
         if assets.is_dir():
+            # Asset files are copied into every build's folder, never linked between two sites: a
+            # kept site's own copies can be overwritten in place.
             shutil.copytree(assets, tmp / "assets", dirs_exist_ok=True)
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a web server must be able to read the folder
         if finalize is not None:
             finalize(tmp)
             kill_point("index")
-        swap_in(tmp, output)
+        swap_in(tmp, output, keep_old)
         return count
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -113,9 +132,55 @@ def write_folder(fill: Callable[[Path], int], assets: Path, output: Path,
         raise
 
 
-def write_file(folder: Path | str, path: str, data: str | bytes, made: set[str]) -> os.stat_result:
+def _claim(kept: Path | None, tmp: Path) -> Path | None:
+    """Move a kept site to `tmp` (a temp folder's name: a killed build's is cleaned up as any)."""
+    if kept is None:
+        return None
+    try:
+        os.rename(kept, tmp)
+    except OSError:  # gone, or taken by a build running beside this one
+        return None
+    return tmp
+
+
+def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+    """Make a kept site hold only files at `paths`: everything else in `folder` is removed (files
+    and folders the new site does not have, a folder where a file goes, links). Returns the
+    (size, mtime_ns, inode) of each file left, for the build cache's records to be checked against."""
+    files = set(paths)
+    folders: set[str] = set()
+    for path in files:  # every folder above a file (its parents are there once it is)
+        i = path.rfind("/")
+        while i > 0 and path[:i] not in folders:
+            folders.add(path[:i])
+            i = path.rfind("/", 0, i)
+    present: dict[str, tuple[int, int, int]] = {}
+
+    def visit(where: str, prefix: str) -> None:
+        with os.scandir(where) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if rel in folders:
+                        visit(entry.path, rel + "/")
+                    else:
+                        shutil.rmtree(entry.path)
+                elif rel in files and entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    present[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
+                else:
+                    os.unlink(entry.path)
+
+    visit(os.fspath(folder), "")
+    return present
+
+
+def write_file(folder: Path | str, path: str, data: str | bytes, made: set[str], *,
+               replace: bool = False) -> os.stat_result:
     """One file (text as UTF-8, line ends as they are); `made` remembers the folders already
-    created. Its stat is what the build cache records.
+    created. Its stat is what the build cache records. With `replace` (a kept site being
+    updated), a file already there is unlinked first: it may be a hard link to a published file,
+    which must not change.
 
     Written with os-level calls: a build writes tens of thousands of files, and a file object
     (buffer, text wrapper) and Path objects for each cost ≈ 40 µs more than the write itself.
@@ -125,6 +190,9 @@ def write_file(folder: Path | str, path: str, data: str | bytes, made: set[str])
     if parent not in made:
         os.makedirs(parent, exist_ok=True)
         made.add(parent)
+    if replace:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(target)
     return _write_bytes(target, data if isinstance(data, bytes) else data.encode("utf-8"))
 
 
@@ -167,12 +235,13 @@ def _check_page_path(path: str, seen: dict[str, str]) -> None:
     seen[key] = path
 
 
-def swap_in(tmp: Path, output: Path) -> None:
-    """Replace `output` with `tmp`, so readers see the old or the new site, whole."""
+def swap_in(tmp: Path, output: Path, keep_old: Path | None = None) -> None:
+    """Replace `output` with `tmp`, so readers see the old or the new site, whole; the old one is
+    removed, or moved to `keep_old`."""
     with _swap_lock(output.parent):
         if output.exists() and _exchange(tmp, output):
             kill_point("swap")
-            _remove(tmp)  # after the exchange, tmp holds the previous site
+            _keep_or_remove(tmp, keep_old)  # after the exchange, tmp holds the previous site
             return
         old = None
         if output.exists() or output.is_symlink():
@@ -188,7 +257,20 @@ def swap_in(tmp: Path, output: Path) -> None:
                 os.rename(old, output)  # put the previous site back before reporting
             raise
         if old is not None:
-            _remove(old)
+            _keep_or_remove(old, keep_old)
+
+
+def _keep_or_remove(old: Path, keep: Path | None) -> None:
+    """Move the replaced site to `keep` (what was there goes), or remove it."""
+    if keep is not None and old.is_dir() and not old.is_symlink():
+        if keep.exists() or keep.is_symlink():
+            _remove(keep)
+        try:
+            os.rename(old, keep)
+            return
+        except OSError:
+            pass
+    _remove(old)
 
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>build|old)-(?P<pid>\d+)(?:-.*)?$")

@@ -238,3 +238,142 @@ def test_a_shard_whose_pages_were_rendered_again_to_the_same_bytes_is_reused(sit
     assert other_year.stat().st_ino != before[1]  # rendered again ...
     assert other_year.read_bytes() == before[0]  # ... to the same bytes
     assert indexed == ["2025"]
+
+
+def _append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{text}\n", encoding="utf-8")
+
+
+def _spy_prune(monkeypatch) -> list[Path]:
+    """The folders write.prune is given: a kept site being updated."""
+    from hyoka import pipeline
+    calls: list[Path] = []
+
+    def spy(folder, paths):
+        calls.append(Path(folder))
+        return prune(folder, paths)
+
+    prune = pipeline.prune
+    monkeypatch.setattr(pipeline, "prune", spy)
+    return calls
+
+
+def test_the_replaced_site_is_kept_and_updated_into_the_next(site, tmp_path, monkeypatch) -> None:
+    """The site a build replaces is kept in .hyoka-cache/site; the next build updates that folder
+    (not an empty one) and swaps it in. Files there may be hard links to the published ones: none
+    is written in place, so the site that was published stays byte for byte what it was."""
+    pruned = _spy_prune(monkeypatch)
+    kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
+    first = _tree(site.output_dir)
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[0], "一度目の追記。")
+    run(site, search=False)
+    assert kept.is_dir() and _tree(kept) == first  # the first site, kept as it was
+    assert cache_mod.load_cache(site.root).spare is not None
+    second, second_inodes = _tree(site.output_dir), _inodes(site.output_dir)
+    assert pruned == []  # the first edit: no site was kept yet
+    _append(files[-1], "二度目の追記。")
+    result = run(site, search=False)
+    assert len(pruned) == 1 and pruned[0].name.endswith("-kept")
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+    assert _tree(kept) == second  # the second site was never written into
+    after = _inodes(site.output_dir)
+    rendered = {p for p, ino in after.items() if second_inodes.get(p) != ino and not p.startswith("assets/")}
+    assert result.rendered == len(rendered) - 9  # a new inode is a file written anew, as before
+    assert 0 < result.rendered < len(after) / 2
+
+
+def _clean_keeping_cache(config, tmp_path: Path) -> dict[str, bytes]:
+    """_clean, without the clean build's cache (which describes its own folder) replacing this one's."""
+    saved = cache_mod.cache_path(config.root).read_bytes()
+    try:
+        return _clean(config, tmp_path)
+    finally:
+        cache_mod.cache_path(config.root).write_bytes(saved)
+
+
+def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch) -> None:
+    """What was added to or changed in the published site by hand is gone once that site, kept,
+    is updated into a later one (two builds on)."""
+    pruned = _spy_prune(monkeypatch)
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[0], "一度目の追記。")
+    run(site, search=False)
+    (site.output_dir / "手で足した.html").write_text("x", encoding="utf-8")
+    (site.output_dir / "sheets" / "手で足した").mkdir()
+    (site.output_dir / "index.html").write_text("手で書き換えた", encoding="utf-8")
+    page = next(site.output_dir.glob("sheets/*/*/index.html"))
+    page.unlink()
+    page.mkdir()  # a folder where a page goes
+    (site.output_dir / "assets" / "old.css").write_text("x", encoding="utf-8")
+    run(site, search=False)  # renders index.html and the page again; the published site is then clean
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    _append(files[-1], "二度目の追記。")
+    run(site, search=False)  # from the kept site edited by hand
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    assert run(site, search=False).rendered == 0  # and again from the other kept site
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    assert len(pruned) == 3
+
+
+def test_a_kept_site_replaced_by_hand_still_gives_the_right_site(site, tmp_path) -> None:
+    """A file of the kept site is left as it is only when its size, mtime and inode are those the
+    cache recorded, and what the new site does not have is removed: whether or not the folder is
+    taken for the kept one (a new folder may get the inode number of the one removed), the site
+    comes out right."""
+    kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
+    _append(sorted(site.content_dir.rglob("*.md"))[0], "追記。")
+    run(site, search=False)
+    shutil.rmtree(kept)
+    shutil.copytree(site.output_dir, kept)
+    (kept / "紛れ込んだ.html").write_text("x", encoding="utf-8")
+    assert run(site, search=False).rendered == 0  # nothing changed: the published files are linked
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    shutil.rmtree(kept)  # deleting it is safe too
+    _append(sorted(site.content_dir.rglob("*.md"))[-1], "追記。")
+    run(site, search=False)
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_list_rows_are_kept_for_the_next_build(site, tmp_path) -> None:
+    """The list pages' rows (htmlparts.sheet_list_rows) go into the cache: after an edit, only the
+    edited sheet's rows are made again (a list page shows thousands of sheets at scale)."""
+    from hyoka import htmlparts
+    kept = cache_mod.load_cache(site.root).rows
+    current = {(s.id, s.evaluation_year, s.source.digest) for s in run(site, search=False).site.sheets}
+    assert kept and {k[:3] for k in kept} == current
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    _append(path, "追記しました。")
+    htmlparts._ROWS.clear()  # as in a new process
+    result = run(site, search=False)
+    made = set(htmlparts._ROWS) - set(kept)
+    edited = next(s for s in result.site.sheets if s.source.path == path.relative_to(site.root).as_posix())
+    assert made and {k[:3] for k in made} == {(edited.id, edited.evaluation_year, edited.source.digest)}
+    assert set(cache_mod.load_cache(site.root).rows) == {k for k in htmlparts._ROWS if k[:3] in
+                                                         {(s.id, s.evaluation_year, s.source.digest)
+                                                          for s in result.site.sheets}}
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_workers_send_their_list_rows_back(tmp_path, monkeypatch) -> None:
+    """In a build over worker processes the list pages are rendered by the workers: their rows
+    come back for the cache, the same rows this process makes."""
+    import sys
+
+    from hyoka import htmlparts, parallel, pipeline
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from generate import generate
+    generate(60, tmp_path, seed=3)
+    from hyoka.config import load_config
+    config = load_config(tmp_path)
+    htmlparts._ROWS.clear()
+    spans = []
+    monkeypatch.setattr(pipeline, "map_spans", lambda fn, items, jobs, span: spans.append(jobs) or
+                        parallel.map_spans(fn, items, jobs=jobs, span=span))
+    result = run(config, search=False, jobs=2)
+    assert spans[-1] == 2  # pages rendered by the workers (this process renders no list)
+    rows = cache_mod.load_cache(config.root).rows
+    assert {k[:3] for k in rows} == {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
+    sheets = {(s.id, s.evaluation_year): s for s in result.site.sheets}
+    for (sheet_id, year, _, root, show_year), row in rows.items():
+        assert htmlparts._sheet_row(sheets[sheet_id, year], root, show_year) == row

@@ -136,6 +136,30 @@ def test_next_build_cleans_up_after_a_kill(site) -> None:
     assert leftovers(config) == [] and tree_digest(config.output_dir) == after
 
 
+def test_kill_while_updating_the_kept_site(site, tmp_path: Path) -> None:
+    """The site a build replaced is kept (.hyoka-cache/site) and the next build updates it: killed
+    then, the published site is untouched, the half-updated folder is a leftover like any temp
+    folder, and the build after it is right."""
+    config, _, _ = site
+    run(config, search=False)
+    run(config, search=False)  # the site just replaced is kept, described by the cache
+    kept = config.root / ".hyoka-cache" / "site"
+    assert kept.is_dir()
+    before = tree_digest(config.output_dir)
+    sheet = config.content_dir / "2025" / "good-sheet.md"
+    sheet.write_text(sheet.read_text(encoding="utf-8") + "\n追記しました。\n", encoding="utf-8")
+    result = _build(config, "--no-search", kill_at="write")
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    assert tree_digest(config.output_dir) == before
+    assert [p.name.endswith("-kept") for p in leftovers(config)] == [True] and not kept.exists()
+    result = _build(config, "--no-search")
+    assert result.returncode == 0, result.stderr
+    assert leftovers(config) == []
+    reference = tmp_path / "reference-2"
+    run(replace(config, output_dir=reference), search=False, cache=False)
+    assert tree_digest(config.output_dir) == tree_digest(reference)
+
+
 def test_leftovers_of_a_running_build_are_kept(site) -> None:
     """Cleaning removes only folders of dead processes: a build running beside it keeps its own."""
     config, _, _ = site
