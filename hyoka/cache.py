@@ -37,7 +37,7 @@ from typing import Any
 CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 4
+FORMAT = 5
 
 
 @dataclass
@@ -69,6 +69,9 @@ class LoadedSpan:
 
     files: tuple[tuple[str, str | None], ...]
     blob: bytes  # pickle of [(digest, Sheet, problems), …] (pipeline.load_and_validate)
+    # (size, mtime_ns, inode) of each file, taken before it was read: a file whose stat is the same
+    # and older than the build that read it is not read and hashed again (pipeline._reuse).
+    stats: tuple[tuple[int, int, int] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,11 @@ class BuildCache:
     combined: dict[str, PageRecord] = field(default_factory=dict)  # those files as written
     shards: dict[str, Any] = field(default_factory=dict)  # the search index's shards (search.ShardRecord)
     spare: Spare | None = None  # the site the build replaced, kept for the next one
+    started_ns: int = 0  # when the build began reading the content files (time.time_ns())
     # The list pages' rows by sheet (htmlparts.sheet_list_rows): an edit renders the lists that
     # show the edited sheet, thousands of rows each, of which only that sheet's row is new.
     rows: dict[Any, str] = field(default_factory=dict)
+    feed: dict[Any, str] = field(default_factory=dict)  # feed.xml's entries by sheet (opendata._feed_entry)
 
 
 @lru_cache(maxsize=1)

@@ -581,6 +581,17 @@ def atom_feed(site: Site, base: str) -> str:
 _FEED_ENTRIES: dict[tuple[str, int, str, str], str] = {}
 
 
+def keep_feed_entries(entries: dict[tuple[str, int, str, str], str]) -> None:
+    """Entries written by the last build (hyoka/cache.py), kept for this process."""
+    _FEED_ENTRIES.update(entries)
+
+
+def feed_entries_of(sheets: Iterable[Sheet]) -> dict[tuple[str, int, str, str], str]:
+    """The kept entries of these sheets (what the build cache saves for the next build)."""
+    current = {(s.id, s.evaluation_year, s.source.digest) for s in sheets}
+    return {k: v for k, v in _FEED_ENTRIES.items() if k[:3] in current}
+
+
 def _feed_entry(s: Sheet, base: str) -> str:
     """One sheet's <entry>, kept by its file's hash (serve writes the whole feed on every save)."""
     key = (s.id, s.evaluation_year, s.source.digest, base)

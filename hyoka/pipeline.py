@@ -7,8 +7,9 @@ import gc
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,11 @@ from .search import (
 from .validate import check_duplicates, validate_source
 from .write import check_output_dir, check_paths, kill_point, prune, write_file, write_folder
 
+# A content file changed within this long before the last build began reading (or while it read)
+# is read and hashed again even when its stat is the recorded one: a file's mtime moves in ticks
+# of the kernel's clock, and a clock may be a little off (a network disk).
+RACY_NS = 2_000_000_000
+
 # Inside the temp folder: what Pagefind reads (search.index_copy of each indexed page); removed
 # once the index is written, before the folder replaces the output.
 INDEX_COPIES = ".hyoka-index"
@@ -86,12 +92,16 @@ Loaded = tuple[str | None, Sheet | None, list[Problem]]
 
 def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: Callable[[int], None] | None = None,
                       known: Sequence[LoadedSpan] | None = None,
-                      record: list[LoadedSpan] | None = None) -> tuple[list[Sheet], list[Problem]]:
+                      record: list[LoadedSpan] | None = None,
+                      trust_before: int | None = None) -> tuple[list[Sheet], list[Problem]]:
     """Read and check every content file (over `jobs` processes); nothing is written.
 
     `known` (the build cache) holds earlier results, pickled by spans of files: a span whose files
     all have the same bytes is not parsed again. `record` receives the spans of this load, for the
-    next build (the workers' pickles are kept as they are: nothing is pickled twice).
+    next build (the workers' pickles are kept as they are: nothing is pickled twice). A cached
+    file whose stat (size, mtime, inode) is the recorded one is taken as unchanged without being
+    read, when its mtime is before `trust_before` (ns): a file written just before or while the
+    last build read it could have changed within one tick of the file system's clock.
     """
     files = find_content(config.content_dir)
     problems: list[Problem] = []
@@ -103,29 +113,32 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
     results: list[Loaded | None] = [None] * len(files)
     spans: list[LoadedSpan] = []
     if known:
-        _reuse(known, files, rels, results, spans)
+        _reuse(known, files, rels, results, spans, trust_before)
     todo = [i for i, r in enumerate(results) if r is None]
     parent = os.getpid()
 
-    def load_span(indexes: Sequence[int]) -> tuple[bytes, list[Loaded] | None]:
+    def load_span(indexes: Sequence[int]) -> tuple[bytes, list[Loaded] | None, list[Stat | None]]:
         out: list[Loaded] = []
+        stats = []
         for i in indexes:
+            stats.append(_stat(files[i]))  # before the read: a later change shows in the next stat
             sheet, file_problems = load_sheet(files[i], config, rels[i])
             out.append((sheet.source.digest if sheet is not None else None, sheet, file_problems))
         blob = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
-        return blob, (out if os.getpid() == parent else None)  # a worker sends the pickle only
+        return blob, (out if os.getpid() == parent else None), stats  # a worker sends the pickle only
 
     done = len(files) - len(todo)
     if on_file is not None and done:
         on_file(done)
-    for start, (blob, loaded) in zip(range(0, len(todo), 100),
+    for start, (blob, loaded, stats) in zip(range(0, len(todo), 100),
                                      map_spans(load_span, todo, jobs=job_count(jobs) if len(todo) >= 200 else 1,
                                                span=100), strict=True):
         loaded = pickle.loads(blob) if loaded is None else loaded
         indexes = todo[start:start + len(loaded)]
         for i, result in zip(indexes, loaded, strict=True):
             results[i] = result
-        spans.append(LoadedSpan(tuple((rels[i], r[0]) for i, r in zip(indexes, loaded, strict=True)), blob))
+        spans.append(LoadedSpan(tuple((rels[i], r[0]) for i, r in zip(indexes, loaded, strict=True)), blob,
+                                tuple(stats)))
         if on_file is not None:
             on_file(len(loaded))
     sheets: list[Sheet] = []
@@ -142,23 +155,47 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
 
 
 def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[str],
-           results: list[Loaded | None], spans: list[LoadedSpan]) -> None:
-    """Fill `results` from the cached spans whose files are all unchanged (and loaded without error)."""
+           results: list[Loaded | None], spans: list[LoadedSpan], trust_before: int | None = None) -> None:
+    """Fill `results` from the cached spans whose files are all unchanged (and loaded without error).
+
+    A file is unchanged when its stat is the recorded one and older than `trust_before`, or else
+    when its bytes have the recorded hash.
+    """
     index = {rel: i for i, rel in enumerate(rels)}
-    digests: dict[int, str | None] = {}
+    stats: dict[int, Stat | None] = {}
+
+    def same(i: int, digest: str | None, recorded: Stat | None) -> bool:
+        if digest is None:
+            return False
+        now = stats[i] = _stat(files[i])  # before a read: what the next build compares with
+        if now is not None and now == recorded and trust_before is not None and recorded[1] < trust_before:
+            return True
+        return _file_digest(files[i]) == digest
+
     for span in known:
         where = [index.get(rel) for rel, _ in span.files]
         if any(i is None or results[i] is not None for i in where):
             continue
-        if any(digest is None or digests.setdefault(i, _file_digest(files[i])) != digest
-               for i, (_, digest) in zip(where, span.files, strict=True)):
+        recorded = span.stats or (None,) * len(where)
+        if not all(same(i, digest, st) for i, (_, digest), st in zip(where, span.files, recorded, strict=True)):
             continue
         loaded: list[Loaded] = pickle.loads(span.blob)
         if any(sheet is None for _, sheet, _ in loaded):
             continue
         for i, result in zip(where, loaded, strict=True):
             results[i] = result
-        spans.append(span)
+        spans.append(replace(span, stats=tuple(stats[i] for i in where)))
+
+
+Stat = tuple[int, int, int]  # (size, mtime_ns, inode)
+
+
+def _stat(path: Path) -> Stat | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _file_digest(path: Path) -> str | None:
@@ -451,9 +488,13 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     known = previous.spans if previous is not None and previous.config == config_text else None
     if known is not None:
         htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
+        opendata.keep_feed_entries(previous.feed)
     record: list[LoadedSpan] = []
+    started = time.time_ns()
+    trust_before = previous.started_ns - RACY_NS if previous is not None else None
     with progress.stage("検査") as tick, long_lived():
-        sheets, warnings = load_and_validate(config, jobs=workers, known=known, record=record)
+        sheets, warnings = load_and_validate(config, jobs=workers, known=known, record=record,
+                                             trust_before=trust_before)
         if any(p.is_error or strict for p in warnings):
             raise ProblemsFound(warnings)
         tick(len(sheets))
@@ -517,10 +558,10 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
                          start_from=spare_at if spare is not None else None, keep_old=spare_at)
     token = folder_token(spare_at) if spare_at is not None else None
     assert previous is not None or token is None
-    save_cache(config.root, BuildCache(code_stamp(), config_text, record, str(output), produced.pages,
-                                       produced.shares, produced.combined, shards,
-                                       Spare(token, previous.pages) if previous is not None and token else None,
-                                       htmlparts.list_rows_of(site.sheets)))
+    save_cache(config.root, BuildCache(
+        code_stamp(), config_text, record, str(output), produced.pages, produced.shares, produced.combined, shards,
+        spare=Spare(token, previous.pages) if previous is not None and token else None, started_ns=started,
+        rows=htmlparts.list_rows_of(site.sheets), feed=opendata.feed_entries_of(site.sheets)))
     return BuildResult(site, count, warnings, produced.rendered)
 
 

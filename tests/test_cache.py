@@ -377,3 +377,66 @@ def test_workers_send_their_list_rows_back(tmp_path, monkeypatch) -> None:
     sheets = {(s.id, s.evaluation_year): s for s in result.site.sheets}
     for (sheet_id, year, _, root, show_year), row in rows.items():
         assert htmlparts._sheet_row(sheets[sheet_id, year], root, show_year) == row
+
+
+def _age(paths, seconds: int = 3600) -> None:
+    """Set the files' mtime back (as if written an hour before the build)."""
+    import os
+    import time
+    for path in paths:
+        old = time.time_ns() - seconds * 1_000_000_000
+        os.utime(path, ns=(old, old))
+
+
+def test_files_with_the_recorded_stat_are_not_read_again(site, monkeypatch) -> None:
+    """A content file whose size, mtime and inode are those recorded, older than the last build,
+    is not read and hashed again; a touched file is hashed (same bytes: nothing rendered), and so
+    is one written just before the last build began (its mtime could hide a change)."""
+    from hyoka import pipeline
+    files = sorted(site.content_dir.rglob("*.md"))
+    _age(files)
+    run(site, search=False)  # records the aged stats
+    hashed: list[Path] = []
+    real = pipeline._file_digest
+    monkeypatch.setattr(pipeline, "_file_digest", lambda p: hashed.append(p) or real(p))
+    assert run(site, search=False).rendered == 0 and hashed == []
+    files[0].touch()  # same bytes, a new mtime
+    assert run(site, search=False).rendered == 0 and hashed == [files[0]]
+    hashed.clear()
+    # files[0] was stat'ed (by the last build) right after its touch: within RACY_NS of that
+    # build's start, so it is hashed again, whatever its stat says.
+    assert run(site, search=False).rendered == 0 and hashed == [files[0]]
+
+
+def test_a_file_changed_with_its_stat_kept_is_still_seen_when_recent(site, tmp_path) -> None:
+    """Content rewritten in place with the same size and mtime (a tool restoring the mtime) within
+    the racy window of the last build: hashed, so the change is built."""
+    import os
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    run(site, search=False)
+    st = path.stat()
+    text = path.read_text(encoding="utf-8")
+    title = next(line for line in text.splitlines() if line.startswith("title:"))
+    new = text.replace(title, title[:-1] + ("あ" if not title.endswith("あ") else "い"), 1)
+    assert len(new.encode()) == len(text.encode())
+    with open(path, "r+b") as f:  # in place: the same inode
+        f.write(new.encode())
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_ino == st.st_ino and path.stat().st_size == st.st_size
+    run(site, search=False)
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_feed_entries_are_kept_for_the_next_build(site, tmp_path) -> None:
+    from hyoka import opendata
+    kept = cache_mod.load_cache(site.root).feed
+    current = {(s.id, s.evaluation_year, s.source.digest) for s in run(site, search=False).site.sheets}
+    assert kept and {k[:3] for k in kept} == current
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    _append(path, "追記しました。")
+    opendata._FEED_ENTRIES.clear()  # as in a new process
+    result = run(site, search=False)
+    made = set(opendata._FEED_ENTRIES) - set(kept)
+    edited = next(s for s in result.site.sheets if s.source.path == path.relative_to(site.root).as_posix())
+    assert {k[:3] for k in made} == {(edited.id, edited.evaluation_year, edited.source.digest)}
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
