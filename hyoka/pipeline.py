@@ -174,17 +174,29 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[st
 
     for span in known:
         where = [index.get(rel) for rel, _ in span.files]
-        if any(i is None or results[i] is not None for i in where):
-            continue
         recorded = span.stats or (None,) * len(where)
-        if not all(same(i, digest, st) for i, (_, digest), st in zip(where, span.files, recorded, strict=True)):
+        unchanged = [i is not None and results[i] is None and same(i, digest, st)
+                     for i, (_, digest), st in zip(where, span.files, recorded, strict=True)]
+        if not any(unchanged):
             continue
         loaded: list[Loaded] = pickle.loads(span.blob)
-        if any(sheet is None for _, sheet, _ in loaded):
+        if all(unchanged) and all(sheet is not None for _, sheet, _ in loaded):
+            for i, result in zip(where, loaded, strict=True):
+                results[i] = result
+            spans.append(replace(span, stats=tuple(stats[i] for i in where)))
             continue
-        for i, result in zip(where, loaded, strict=True):
+        # Some files changed: the others' results are taken, only those are read again (a span
+        # holds 100 files), and the taken ones make a span of their own for the next build.
+        kept = [(i, result) for i, result, same_file in zip(where, loaded, unchanged, strict=True)
+                if same_file and result[1] is not None]
+        if not kept:
+            continue
+        taken = [result for _, result in kept]
+        for i, result in kept:
             results[i] = result
-        spans.append(replace(span, stats=tuple(stats[i] for i in where)))
+        spans.append(LoadedSpan(tuple((rels[i], result[0]) for i, result in kept),
+                                pickle.dumps(taken, protocol=pickle.HIGHEST_PROTOCOL),
+                                tuple(stats[i] for i, _ in kept)))
 
 
 Stat = tuple[int, int, int]  # (size, mtime_ns, inode)
