@@ -159,7 +159,13 @@ def save_cache(root: Path, cache: BuildCache) -> None:
 
 def spare_folder(root: Path, output: Path) -> Path | None:
     """Where the replaced site is kept: .hyoka-cache/site when the cache folder is on the output
-    folder's disk (the site is moved, never copied); None when it is not, or cannot be made."""
+    folder's disk (the site is moved, never copied); None when it is not, or cannot be made.
+
+    Not on Windows: there a file's other name (a hard link shared with the published site) cannot
+    be removed while a reader (a web server, a virus scanner) has the file open.
+    """
+    if os.name != "posix":
+        return None
     folder = root / CACHE_DIR
     try:
         _make_folder(folder)

@@ -97,17 +97,22 @@ _LAST: list[object] = []
 
 
 def exit_now(code: int) -> NoReturn:
-    """End the process with `code` once the output is flushed, skipping the interpreter's teardown."""
+    """End the process with `code`. After a build or check that succeeded, once the output is
+    flushed, without the interpreter's teardown; otherwise as sys.exit (cleanup handlers run:
+    worker processes, temporary folders of serve)."""
+    if not _LAST:
+        sys.exit(code)
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said on it
-            pass
+        except (OSError, ValueError):  # a closed pipe: what Python's own exit reports as 120
+            code = code or 120
     os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    _LAST.clear()
     args = _parser().parse_args(argv)
     command = args.command or "build"
     strict = getattr(args, "strict", False)

@@ -25,10 +25,12 @@ import os
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .problems import BuildError
 from .render import Page
@@ -113,10 +115,12 @@ def write_folder(fill: Callable[[Path, bool], int], assets: Path, output: Path,
     except OSError as exc:
         raise _fail("作成", parent, exc) from None
     try:
+        if updating:
+            # The assets are copied afresh into every site: copy2 keeps a file's mode, and a
+            # read-only asset could not be overwritten in a kept site.
+            remove_tree(tmp / "assets")
         count = fill(tmp, updating)
         if assets.is_dir():
-            # Asset files are copied into every build's folder, never linked between two sites: a
-            # kept site's own copies can be overwritten in place.
             shutil.copytree(assets, tmp / "assets", dirs_exist_ok=True)
         os.chmod(tmp, 0o755)  # mkdtemp makes 0700; a web server must be able to read the folder
         if finalize is not None:
@@ -133,7 +137,12 @@ def write_folder(fill: Callable[[Path, bool], int], assets: Path, output: Path,
 
 
 def _claim(kept: Path | None, tmp: Path) -> Path | None:
-    """Move a kept site to `tmp` (a temp folder's name: a killed build's is cleaned up as any)."""
+    """Move a kept site to `tmp` (a temp folder's name: a killed build's is cleaned up as any).
+
+    One rename: of two builds, one gets it. A kept site is never removed where it lies (see
+    _keep_or_remove), so what is claimed is whole. Which build kept it does not matter for the
+    result: each of its files is used only if it is the very file (inode) the cache recorded.
+    """
     if kept is None:
         return None
     try:
@@ -141,6 +150,28 @@ def _claim(kept: Path | None, tmp: Path) -> Path | None:
     except OSError:  # gone, or taken by a build running beside this one
         return None
     return tmp
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a folder, read-only files and folders in it included (copied assets keep their mode)."""
+    def retry(func: Callable[..., Any], name: str, _exc: Any) -> None:
+        try:
+            os.chmod(os.path.dirname(name), stat.S_IRWXU)
+            if not os.path.isdir(name) or os.path.islink(name):
+                os.chmod(name, stat.S_IWRITE | stat.S_IREAD)
+            func(name)
+        except OSError:
+            pass
+    if not os.path.lexists(path):
+        return
+    if os.path.islink(path) or not os.path.isdir(path):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=retry)
+    else:
+        shutil.rmtree(path, onerror=retry)
 
 
 def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, tuple[int, int, int]]:
@@ -241,7 +272,7 @@ def swap_in(tmp: Path, output: Path, keep_old: Path | None = None) -> None:
     with _swap_lock(output.parent):
         if output.exists() and _exchange(tmp, output):
             kill_point("swap")
-            _keep_or_remove(tmp, keep_old)  # after the exchange, tmp holds the previous site
+            _keep_or_remove(tmp, keep_old, output)  # after the exchange, tmp holds the previous site
             return
         old = None
         if output.exists() or output.is_symlink():
@@ -257,20 +288,32 @@ def swap_in(tmp: Path, output: Path, keep_old: Path | None = None) -> None:
                 os.rename(old, output)  # put the previous site back before reporting
             raise
         if old is not None:
-            _keep_or_remove(old, keep_old)
+            _keep_or_remove(old, keep_old, output)
 
 
-def _keep_or_remove(old: Path, keep: Path | None) -> None:
-    """Move the replaced site to `keep` (what was there goes), or remove it."""
-    if keep is not None and old.is_dir() and not old.is_symlink():
-        if keep.exists() or keep.is_symlink():
-            _remove(keep)
+def _keep_or_remove(old: Path, keep: Path | None, output: Path) -> None:
+    """Move the replaced site to `keep`, or remove it.
+
+    A site already at `keep` is first renamed to a temp name of this build and removed there: a
+    build claiming `keep` meanwhile (write._claim) gets it whole or not at all, never a folder
+    being emptied under it.
+    """
+    if keep is None or not old.is_dir() or old.is_symlink():
+        _remove(old)
+        return
+    trash = None
+    if os.path.lexists(keep):
+        trash = output.with_name(f".{output.name}.build-{os.getpid()}-replaced")
         try:
-            os.rename(old, keep)
-            return
+            os.rename(keep, trash)
         except OSError:
-            pass
-    _remove(old)
+            trash = None
+    try:
+        os.rename(old, keep)
+    except OSError:  # the name is taken (by another build), or not on this disk after all
+        _remove(old)
+    if trash is not None:
+        _remove(trash)
 
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>build|old)-(?P<pid>\d+)(?:-.*)?$")

@@ -444,3 +444,48 @@ def test_feed_entries_are_kept_for_the_next_build(site, tmp_path) -> None:
     edited = next(s for s in result.site.sheets if s.source.path == path.relative_to(site.root).as_posix())
     assert {k[:3] for k in made} == {(edited.id, edited.evaluation_year, edited.source.digest)}
     assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_assets_are_copied_afresh_into_a_kept_site(site, tmp_path, monkeypatch) -> None:
+    """copy2 keeps a file's mode: a read-only asset copied over in a kept site could not be written
+    again. The kept site's assets are removed and copied afresh (here a copy onto an existing file
+    fails, as it would for a read-only one)."""
+    import os
+    from hyoka import write
+    _append(sorted(site.content_dir.rglob("*.md"))[0], "一度目。")
+    run(site, search=False)  # a site is kept from now on
+    real = shutil.copytree
+
+    def copy(s, d):
+        if os.path.lexists(d):
+            raise PermissionError(13, "read-only", d)
+        return shutil.copy2(s, d)
+
+    def copytree(src, dst, *args, **kwargs):
+        if args:  # copytree's own call for a subfolder: the copy function is passed on
+            return real(src, dst, *args, **kwargs)
+        return real(src, dst, copy_function=copy, **kwargs)
+
+    monkeypatch.setattr(write.shutil, "copytree", copytree)
+    for text in ("二度目。", "三度目。"):
+        _append(sorted(site.content_dir.rglob("*.md"))[-1], text)
+        run(site, search=False)
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_a_site_already_kept_is_moved_aside_before_it_is_removed(tmp_path) -> None:
+    """Replacing the kept site renames it to a temp name of this build first, so a build claiming
+    it at that moment gets a whole folder or none; nothing is left behind."""
+    from hyoka.write import _keep_or_remove
+    output = tmp_path / "_site"
+    output.mkdir()
+    old, keep = tmp_path / "old", tmp_path / "cache" / "site"
+    (old / "a").mkdir(parents=True)
+    (old / "a" / "new.html").write_text("new", encoding="utf-8")
+    (keep / "b").mkdir(parents=True)
+    (keep / "b" / "old.html").write_text("old", encoding="utf-8")
+    (keep / "b" / "old.html").chmod(0o444)
+    (keep / "b").chmod(0o555)  # read-only, as copied assets can be
+    _keep_or_remove(old, keep, output)
+    assert sorted(p.relative_to(keep).as_posix() for p in keep.rglob("*")) == ["a", "a/new.html"]
+    assert not old.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["_site", "cache"]
