@@ -451,6 +451,7 @@ def test_assets_are_copied_afresh_into_a_kept_site(site, tmp_path, monkeypatch) 
     again. The kept site's assets are removed and copied afresh (here a copy onto an existing file
     fails, as it would for a read-only one)."""
     import os
+
     from hyoka import write
     _append(sorted(site.content_dir.rglob("*.md"))[0], "一度目。")
     run(site, search=False)  # a site is kept from now on
