@@ -339,26 +339,6 @@ def test_a_kept_site_replaced_by_hand_still_gives_the_right_site(site, tmp_path)
     assert _tree(site.output_dir) == _clean(site, tmp_path)
 
 
-def test_list_rows_are_kept_for_the_next_build(site, tmp_path) -> None:
-    """The list pages' rows (htmlparts.sheet_list_rows) go into the cache: after an edit, only the
-    edited sheet's rows are made again (a list page shows thousands of sheets at scale)."""
-    from hyoka import htmlparts
-    kept = cache_mod.load_cache(site.root).rows
-    current = {(s.id, s.evaluation_year, s.source.digest) for s in run(site, search=False).site.sheets}
-    assert kept and {k[:3] for k in kept} == current
-    path = sorted(site.content_dir.rglob("*.md"))[0]
-    _append(path, "追記しました。")
-    htmlparts._ROWS.clear()  # as in a new process
-    result = run(site, search=False)
-    made = set(htmlparts._ROWS) - set(kept)
-    edited = next(s for s in result.site.sheets if s.source.path == path.relative_to(site.root).as_posix())
-    assert made and {k[:3] for k in made} == {(edited.id, edited.evaluation_year, edited.source.digest)}
-    assert set(cache_mod.load_cache(site.root).rows) == {k for k in htmlparts._ROWS if k[:3] in
-                                                         {(s.id, s.evaluation_year, s.source.digest)
-                                                          for s in result.site.sheets}}
-    assert _tree(site.output_dir) == _clean(site, tmp_path)
-
-
 def test_workers_send_their_list_rows_back(tmp_path, monkeypatch) -> None:
     """In a build over worker processes the list pages are rendered by the workers: their rows
     come back for the cache, the same rows this process makes."""
@@ -431,18 +411,25 @@ def test_a_file_changed_with_its_stat_kept_is_still_seen_when_recent(site, tmp_p
     assert _tree(site.output_dir) == _clean(site, tmp_path)
 
 
-def test_feed_entries_are_kept_for_the_next_build(site, tmp_path) -> None:
-    from hyoka import opendata
-    kept = cache_mod.load_cache(site.root).feed
+@pytest.mark.parametrize("field", ["rows", "feed"])
+def test_rows_and_feed_entries_are_kept_for_the_next_build(site, tmp_path, field: str) -> None:
+    """The list pages' rows (htmlparts.sheet_list_rows) and the feed's entries go into the cache:
+    after an edit only the edited sheet's are made again (a list page shows thousands of sheets at
+    scale, the feed every sheet)."""
+    from hyoka import htmlparts, opendata
+    memo = htmlparts._ROWS if field == "rows" else opendata._FEED_ENTRIES
+    kept = getattr(cache_mod.load_cache(site.root), field)
     current = {(s.id, s.evaluation_year, s.source.digest) for s in run(site, search=False).site.sheets}
     assert kept and {k[:3] for k in kept} == current
     path = sorted(site.content_dir.rglob("*.md"))[0]
     _append(path, "追記しました。")
-    opendata._FEED_ENTRIES.clear()  # as in a new process
+    memo.clear()  # as in a new process
     result = run(site, search=False)
-    made = set(opendata._FEED_ENTRIES) - set(kept)
+    made = set(memo) - set(kept)
     edited = next(s for s in result.site.sheets if s.source.path == path.relative_to(site.root).as_posix())
     assert {k[:3] for k in made} == {(edited.id, edited.evaluation_year, edited.source.digest)}
+    now = {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
+    assert set(getattr(cache_mod.load_cache(site.root), field)) == {k for k in memo if k[:3] in now}
     assert _tree(site.output_dir) == _clean(site, tmp_path)
 
 
