@@ -54,13 +54,26 @@ class PageRecord:
 
     @staticmethod
     def of(key: str, st: os.stat_result) -> PageRecord:
-        return PageRecord(key, st.st_size, st.st_mtime_ns, st.st_ino)
+        return PageRecord(key, *stat_key(st))
 
-    def matches(self, st: os.stat_result | tuple[int, int, int]) -> bool:
-        """True when a stat (or write.prune's (size, mtime_ns, inode)) is the recorded one."""
-        if type(st) is tuple:  # (os.stat_result is a tuple too, of other fields)
-            return st == (self.size, self.mtime_ns, self.ino)
-        return st.st_size == self.size and st.st_mtime_ns == self.mtime_ns and st.st_ino == self.ino
+    def matches(self, stat: Stat) -> bool:
+        """True when a file's stat_key is the recorded one."""
+        return stat == (self.size, self.mtime_ns, self.ino)
+
+
+Stat = tuple[int, int, int]  # (size, mtime_ns, inode): what tells a file from another or its edit
+
+
+def stat_key(st: os.stat_result) -> Stat:
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def file_stat(path: str | Path) -> Stat | None:
+    """A file's stat_key, None when it cannot be read."""
+    try:
+        return stat_key(os.stat(path))
+    except OSError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ class LoadedSpan:
     blob: bytes  # pickle of [(digest, Sheet, problems), …] (pipeline.load_and_validate)
     # (size, mtime_ns, inode) of each file, taken before it was read: a file whose stat is the same
     # and older than the build that read it is not read and hashed again (pipeline._reuse).
-    stats: tuple[tuple[int, int, int] | None, ...] = ()
+    stats: tuple[Stat | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,11 +214,8 @@ def reusable(record: PageRecord | None, key: str, old: str | Path) -> bool:
     """True when the last build wrote this very page text to `old` and the file is unchanged."""
     if record is None or record.key != key:
         return False
-    try:
-        st = os.stat(old)
-    except OSError:
-        return False
-    return record.matches(st)
+    stat = file_stat(old)
+    return stat is not None and record.matches(stat)
 
 
 def link_or_copy(old: str | Path, new: str | Path) -> bool:

@@ -20,7 +20,9 @@ from .cache import (
     LoadedSpan,
     PageRecord,
     Spare,
+    Stat,
     code_stamp,
+    file_stat,
     folder_token,
     link_or_copy,
     load_cache,
@@ -121,7 +123,7 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
         out: list[Loaded] = []
         stats = []
         for i in indexes:
-            stats.append(_stat(files[i]))  # before the read: a later change shows in the next stat
+            stats.append(file_stat(files[i]))  # before the read: a later change shows in the next stat
             sheet, file_problems = load_sheet(files[i], config, rels[i])
             out.append((sheet.source.digest if sheet is not None else None, sheet, file_problems))
         blob = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
@@ -167,7 +169,7 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[st
     def same(i: int, digest: str | None, recorded: Stat | None) -> bool:
         if digest is None:
             return False
-        now = stats[i] = _stat(files[i])  # before a read: what the next build compares with
+        now = stats[i] = file_stat(files[i])  # before a read: what the next build compares with
         if now is not None and now == recorded and trust_before is not None and recorded[1] < trust_before:
             return True
         return _file_digest(files[i]) == digest
@@ -197,17 +199,6 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[st
         spans.append(LoadedSpan(tuple((rels[i], result[0]) for i, result in kept),
                                 pickle.dumps(taken, protocol=pickle.HIGHEST_PROTOCOL),
                                 tuple(stats[i] for i, _ in kept)))
-
-
-Stat = tuple[int, int, int]  # (size, mtime_ns, inode)
-
-
-def _stat(path: Path) -> Stat | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
 def _file_digest(path: Path) -> str | None:
@@ -244,7 +235,7 @@ class KeptSite:
     """A site kept by the build cache, being updated into the new one (see hyoka/cache.py)."""
 
     records: dict[str, PageRecord]  # its files as the build that wrote them recorded them
-    present: dict[str, tuple[int, int, int]]  # (size, mtime_ns, inode) of its files now (write.prune)
+    present: dict[str, Stat]  # the stat_key of each of its files now (write.prune)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .cache import Stat, stat_key
 from .problems import BuildError
 from .render import Page
 
@@ -129,10 +130,10 @@ def write_folder(fill: Callable[[Path, bool], int], assets: Path, output: Path,
         swap_in(tmp, output, keep_old)
         return count
     except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         raise _fail("書き込み", Path(exc.filename or tmp), exc) from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_tree(tmp)
         raise
 
 
@@ -153,7 +154,8 @@ def _claim(kept: Path | None, tmp: Path) -> Path | None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a folder, read-only files and folders in it included (copied assets keep their mode)."""
+    """Remove a file, link or folder; in a folder, read-only files and folders too (copied assets
+    keep their mode). What cannot be removed is left (a leftover the next build tries again)."""
     def retry(func: Callable[..., Any], name: str, _exc: Any) -> None:
         try:
             os.chmod(os.path.dirname(name), stat.S_IRWXU)
@@ -174,10 +176,10 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=retry)
 
 
-def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, tuple[int, int, int]]:
+def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, Stat]:
     """Make a kept site hold only files at `paths`: everything else in `folder` is removed (files
     and folders the new site does not have, a folder where a file goes, links). Returns the
-    (size, mtime_ns, inode) of each file left, for the build cache's records to be checked against."""
+    stat_key of each file left, for the build cache's records to be checked against."""
     files = set(paths)
     folders: set[str] = set()
     for path in files:  # every folder above a file (its parents are there once it is)
@@ -185,7 +187,7 @@ def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, tuple[int, int,
         while i > 0 and path[:i] not in folders:
             folders.add(path[:i])
             i = path.rfind("/", 0, i)
-    present: dict[str, tuple[int, int, int]] = {}
+    present: dict[str, Stat] = {}
 
     def visit(where: str, prefix: str) -> None:
         with os.scandir(where) as entries:
@@ -197,8 +199,7 @@ def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, tuple[int, int,
                     else:
                         shutil.rmtree(entry.path)
                 elif rel in files and entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    present[rel] = (st.st_size, st.st_mtime_ns, st.st_ino)
+                    present[rel] = stat_key(entry.stat(follow_symlinks=False))
                 else:
                     os.unlink(entry.path)
 
@@ -278,7 +279,7 @@ def swap_in(tmp: Path, output: Path, keep_old: Path | None = None) -> None:
         if output.exists() or output.is_symlink():
             old = output.with_name(f".{output.name}.old-{os.getpid()}")
             if old.exists() or old.is_symlink():
-                _remove(old)
+                remove_tree(old)
             os.rename(output, old)
         kill_point("swap")
         try:
@@ -299,7 +300,7 @@ def _keep_or_remove(old: Path, keep: Path | None, output: Path) -> None:
     being emptied under it.
     """
     if keep is None or not old.is_dir() or old.is_symlink():
-        _remove(old)
+        remove_tree(old)
         return
     trash = None
     if os.path.lexists(keep):
@@ -311,9 +312,9 @@ def _keep_or_remove(old: Path, keep: Path | None, output: Path) -> None:
     try:
         os.rename(old, keep)
     except OSError:  # the name is taken (by another build), or not on this disk after all
-        _remove(old)
+        remove_tree(old)
     if trash is not None:
-        _remove(trash)
+        remove_tree(trash)
 
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>build|old)-(?P<pid>\d+)(?:-.*)?$")
@@ -331,7 +332,7 @@ def clean_leftovers(output: Path) -> None:
             if m["kind"] == "old" and not (output.exists() or output.is_symlink()):
                 os.rename(path, output)  # killed between the two renames of a swap
             else:
-                _remove(path)
+                remove_tree(path)
 
 
 def glob_escape(name: str) -> str:
@@ -349,13 +350,6 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # another user's process
     return True
-
-
-def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextlib.contextmanager
