@@ -129,13 +129,18 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
         blob = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
         return blob, (out if os.getpid() == parent else None), stats  # a worker sends the pickle only
 
+    def decode(result: tuple[bytes, list[Loaded] | None, list[Stat | None]]
+               ) -> tuple[bytes, list[Loaded] | None, list[Stat | None]]:
+        blob, loaded, stats = result
+        return blob, pickle.loads(blob) if loaded is None else loaded, stats
+
     done = len(files) - len(todo)
     if on_file is not None and done:
         on_file(done)
     for start, (blob, loaded, stats) in zip(range(0, len(todo), 100),
                                      map_spans(load_span, todo, jobs=job_count(jobs) if len(todo) >= 200 else 1,
-                                               span=100), strict=True):
-        loaded = pickle.loads(blob) if loaded is None else loaded
+                                               span=100, parent_helps=True, decode=decode), strict=True):
+        assert loaded is not None  # the parent's own, or decoded
         indexes = todo[start:start + len(loaded)]
         for i, result in zip(indexes, loaded, strict=True):
             results[i] = result

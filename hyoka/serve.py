@@ -272,7 +272,7 @@ class Preview:
         # The first rebuild (every file) forks workers; later ones, with the server's threads running,
         # parse the few changed files here (forking a threaded process is not safe).
         jobs = job_count() if len(changed) >= 200 and threading.active_count() == 1 else 1
-        parsed = [p for part in map_spans(load_span, changed, jobs=jobs, span=100) for p in part]
+        parsed = [p for part in map_spans(load_span, changed, jobs=jobs, span=100, parent_helps=True) for p in part]
         if len(changed) >= 200:
             # What a large load made lives as long as its files: the collector leaves it alone from
             # now on (parallel.long_lived). Replaced sheets are still freed (they hold no cycles).

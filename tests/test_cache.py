@@ -352,8 +352,8 @@ def test_workers_send_their_list_rows_back(tmp_path, monkeypatch) -> None:
     config = load_config(tmp_path)
     htmlparts._ROWS.clear()
     spans = []
-    monkeypatch.setattr(pipeline, "map_spans", lambda fn, items, jobs, span: spans.append(jobs) or
-                        parallel.map_spans(fn, items, jobs=jobs, span=span))
+    monkeypatch.setattr(pipeline, "map_spans", lambda fn, items, jobs, span, **options: spans.append(jobs) or
+                        parallel.map_spans(fn, items, jobs=jobs, span=span, **options))
     result = run(config, search=False, jobs=2)
     assert spans[-1] == 2  # pages rendered by the workers (this process renders no list)
     rows = cache_mod.load_cache(config.root).rows

@@ -82,6 +82,61 @@ def test_map_spans_keeps_order_and_reports_errors() -> None:
         list(parallel.map_spans(fails, items, jobs=2, span=10))
 
 
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_the_parent_helps_from_the_front_and_decodes_the_workers_results(jobs) -> None:
+    import os
+    import time
+
+    parent = os.getpid()
+    items = list(range(60))
+
+    def work(xs):
+        time.sleep(0.01)
+        return [(x * 2, os.getpid()) for x in xs]
+
+    def decode(result):
+        assert os.getpid() == parent
+        return [(x, pid, "decoded") for x, pid in result]
+
+    got = [r for part in parallel.map_spans(work, items, jobs=jobs, span=3, parent_helps=True, decode=decode)
+           for r in part]
+    assert [r[0] for r in got] == [x * 2 for x in items]
+    mine = [r for r in got if r[1] == parent]
+    theirs = [r for r in got if r[1] != parent]
+    if not parallel.can_fork():
+        assert len(mine) == len(items)
+        return
+    assert mine and theirs  # both took part: the parent from the front, the workers from the back
+    assert got[:len(mine)] == mine and all(len(r) == 2 for r in mine)
+    assert all(r[2] == "decoded" for r in theirs)
+
+
+def test_the_parent_helping_reports_a_workers_error_and_death() -> None:
+    import os
+    import signal
+    import time
+
+    parent = os.getpid()
+
+    def fails_in_a_worker(xs):
+        if os.getpid() != parent:
+            raise ProblemsFound([])
+        time.sleep(0.01)  # the workers take their first spans meanwhile
+        return xs
+
+    with pytest.raises(ProblemsFound):
+        list(parallel.map_spans(fails_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True))
+
+    def dies_in_a_worker(xs):
+        if os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.01)
+        return xs
+
+    with pytest.raises(BuildError):
+        list(parallel.map_spans(dies_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True))
+
+
 def test_a_dead_worker_fails_the_stage_instead_of_hanging() -> None:
     import os
     import signal
