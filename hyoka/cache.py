@@ -37,7 +37,7 @@ from typing import Any
 CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 5
+FORMAT = 6
 
 
 @dataclass
@@ -85,6 +85,9 @@ class LoadedSpan:
     # (size, mtime_ns, inode) of each file, taken before it was read: a file whose stat is the same
     # and older than the build that read it is not read and hashed again (pipeline._reuse).
     stats: tuple[Stat | None, ...] = ()
+    # pickle of [(digest, model.stub_of(sheet) or None, problems), …]: what an unchanged span gives
+    # a build (model.LazySheet), without unpickling `blob` unless a page needs a sheet whole.
+    stubs: bytes = b""
 
 
 @dataclass(frozen=True)

@@ -112,7 +112,7 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
     global _WORK
     parts = spans(len(items), span)
     workers = jobs - 1 if parent_helps else jobs
-    if workers < 1 or len(parts) <= 1 or not can_fork():
+    if jobs <= 1 or len(parts) <= 1 or not can_fork():
         return (fn(items[a:b]) for a, b in parts)
     _WORK = (fn, items)
     try:

@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from .cache import (
 from .collect import Site, collect
 from .linkcheck import check_found, site_links
 from .load import file_digest, find_content, load_source, rel_path, rel_paths
-from .model import Sheet, SiteConfig
+from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import job_count, long_lived, map_spans
 from .problems import Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
@@ -119,25 +120,25 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
     todo = [i for i, r in enumerate(results) if r is None]
     parent = os.getpid()
 
-    def load_span(indexes: Sequence[int]) -> tuple[bytes, list[Loaded] | None, list[Stat | None]]:
+    def load_span(indexes: Sequence[int]) -> tuple[bytes, bytes, list[Loaded] | None, list[Stat | None]]:
         out: list[Loaded] = []
         stats = []
         for i in indexes:
             stats.append(file_stat(files[i]))  # before the read: a later change shows in the next stat
             sheet, file_problems = load_sheet(files[i], config, rels[i])
             out.append((sheet.source.digest if sheet is not None else None, sheet, file_problems))
-        blob = pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
-        return blob, (out if os.getpid() == parent else None), stats  # a worker sends the pickle only
+        blob, stubs = _pickles(out)
+        return blob, stubs, (out if os.getpid() == parent else None), stats  # a worker sends the pickles only
 
-    def decode(result: tuple[bytes, list[Loaded] | None, list[Stat | None]]
-               ) -> tuple[bytes, list[Loaded] | None, list[Stat | None]]:
-        blob, loaded, stats = result
-        return blob, pickle.loads(blob) if loaded is None else loaded, stats
+    def decode(result: tuple[bytes, bytes, list[Loaded] | None, list[Stat | None]]
+               ) -> tuple[bytes, bytes, list[Loaded] | None, list[Stat | None]]:
+        blob, stubs, loaded, stats = result
+        return blob, stubs, pickle.loads(blob) if loaded is None else loaded, stats
 
     done = len(files) - len(todo)
     if on_file is not None and done:
         on_file(done)
-    for start, (blob, loaded, stats) in zip(range(0, len(todo), 100),
+    for start, (blob, stubs, loaded, stats) in zip(range(0, len(todo), 100),
                                      map_spans(load_span, todo, jobs=job_count(jobs) if len(todo) >= 200 else 1,
                                                span=100, parent_helps=True, decode=decode), strict=True):
         assert loaded is not None  # the parent's own, or decoded
@@ -145,7 +146,7 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
         for i, result in zip(indexes, loaded, strict=True):
             results[i] = result
         spans.append(LoadedSpan(tuple((rels[i], r[0]) for i, r in zip(indexes, loaded, strict=True)), blob,
-                                tuple(stats)))
+                                tuple(stats), stubs))
         if on_file is not None:
             on_file(len(loaded))
     sheets: list[Sheet] = []
@@ -186,6 +187,14 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[st
                      for i, (_, digest), st in zip(where, span.files, recorded, strict=True)]
         if not any(unchanged):
             continue
+        if all(unchanged) and span.stubs:
+            stubs = pickle.loads(span.stubs)
+            if all(stub is not None for _, stub, _ in stubs):
+                whole = _WholeSheets(span.blob)
+                for k, (i, (digest, stub, problems)) in enumerate(zip(where, stubs, strict=True)):
+                    results[i] = (digest, lazy_sheet(stub, partial(whole.sheet, k)), problems)
+                spans.append(replace(span, stats=tuple(stats[i] for i in where)))
+                continue
         loaded: list[Loaded] = pickle.loads(span.blob)
         if all(unchanged) and all(sheet is not None for _, sheet, _ in loaded):
             for i, result in zip(where, loaded, strict=True):
@@ -201,9 +210,31 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[st
         taken = [result for _, result in kept]
         for i, result in kept:
             results[i] = result
-        spans.append(LoadedSpan(tuple((rels[i], result[0]) for i, result in kept),
-                                pickle.dumps(taken, protocol=pickle.HIGHEST_PROTOCOL),
-                                tuple(stats[i] for i, _ in kept)))
+        blob, stubs = _pickles(taken)
+        spans.append(LoadedSpan(tuple((rels[i], result[0]) for i, result in kept), blob,
+                                tuple(stats[i] for i, _ in kept), stubs))
+
+
+def _pickles(loaded: list[Loaded]) -> tuple[bytes, bytes]:
+    """A span's pickles for the cache: its results whole, and with each sheet's stub (LazySheet)."""
+    return (pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL),
+            pickle.dumps([(digest, stub_of(sheet) if sheet is not None else None, problems)
+                          for digest, sheet, problems in loaded], protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class _WholeSheets:
+    """A cached span's sheets, unpickled when a LazySheet of it is first read beyond its stub."""
+
+    def __init__(self, blob: bytes) -> None:
+        self.blob = blob
+        self.loaded: list[Loaded] | None = None
+
+    def sheet(self, k: int) -> Sheet:
+        if self.loaded is None:
+            self.loaded = pickle.loads(self.blob)
+        sheet = self.loaded[k][1]
+        assert sheet is not None
+        return sheet
 
 
 def _file_digest(path: Path) -> str | None:

@@ -322,8 +322,7 @@ def plan_pages(site: Site, memo: dict[str, Any] | None = None) -> list[PageJob]:
         deps = (*sheets_deps(program.sheets), *links)
         page(f"{program.url}index.html", "pages/program.html", deps, program=program)
         for sheet in program.sheets:
-            page(f"{sheet.url}index.html", "pages/sheet.html", deps, sheet=sheet, program=program,
-                 years=_sheet_years(sheet))
+            page(f"{sheet.url}index.html", "pages/sheet.html", deps, sheet=sheet, program=program)
         made[program.id] = (program, links, jobs[first:])
     if memo is not None:
         memo["programs"] = made
@@ -502,7 +501,3 @@ def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
                            next((p for p in web if p.path == "sitemap.xml"), None))
     return pages + data.pages + web
 
-
-def _sheet_years(sheet: Sheet) -> list[int]:
-    """Every fiscal year any indicator mentions, in order (the indicator table's columns)."""
-    return sorted({v.year for i in sheet.indicators for v in i.values})

@@ -477,3 +477,44 @@ def test_a_site_already_kept_is_moved_aside_before_it_is_removed(tmp_path) -> No
     _keep_or_remove(old, keep, output)
     assert sorted(p.relative_to(keep).as_posix() for p in keep.rglob("*")) == ["a", "a/new.html"]
     assert not old.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["_site", "cache"]
+
+
+@pytest.mark.parametrize("edit", ["body", "title"])
+def test_unchanged_spans_give_lazy_sheets_and_a_clean_build(tmp_path, monkeypatch, edit: str) -> None:
+    """Spans of 100 files all unchanged give model.LazySheet: after one edit, only the sheets a
+    re-rendered page shows whole are unpickled, and the site is a clean build's."""
+    import sys
+
+    from hyoka import model, pipeline
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from generate import generate
+    generate(250, tmp_path / "p", seed=5)
+    from hyoka.config import load_config
+    config = load_config(tmp_path / "p")
+    run(config, search=False, jobs=2)
+    path = sorted(config.content_dir.rglob("*.md"))[-1]
+    text = path.read_text(encoding="utf-8")
+    if edit == "title":
+        title = next(line for line in text.splitlines() if line.startswith("title:"))
+        text = text.replace(title, "title: 名前を変えた事業", 1)
+    path.write_text(text.rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
+    whole = []
+    real = pipeline._WholeSheets.sheet
+    monkeypatch.setattr(pipeline._WholeSheets, "sheet", lambda self, k: whole.append(k) or real(self, k))
+    result = run(config, search=False, jobs=1)
+    lazy = [s for s in result.site.sheets if type(s) is model.LazySheet]
+    assert len(lazy) >= 200  # two spans unchanged
+    assert 0 < len(whole) <= 5  # the edited program's other years (its pages show them whole)
+    assert _tree(config.output_dir) == _clean(config, tmp_path)
+    run(config, search=False)  # the cache is this configuration's again (_clean wrote another's)
+    # A template edit: every page again, over worker processes, from lazy sheets.
+    templates = config.root / "templates"
+    linked = templates.resolve()
+    templates.unlink()  # the generated project links the real templates: edit a copy
+    shutil.copytree(linked, templates)
+    template = templates / "pages" / "sheet.html"
+    template.write_text(template.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    again = run(config, search=False, jobs=2)
+    assert sum(type(s) is model.LazySheet for s in again.site.sheets) == len(again.site.sheets)
+    assert again.rendered > 250
+    assert _tree(config.output_dir) == _clean(config, tmp_path)

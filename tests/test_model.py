@@ -97,3 +97,38 @@ def test_a_sheet_without_optional_objects(config: Any) -> None:
 @pytest.mark.parametrize(("cls", "empty"), [(Plan, model._NO_PLAN), (BudgetAccount, model._NO_ACCOUNT)])
 def test_defaults_of_the_empty_objects(cls: type, empty: dict[str, None]) -> None:
     same_object(model.new(cls, **empty), cls())
+
+
+def test_a_lazy_sheet_is_its_sheet_and_loads_the_rest_only_when_read(config: Any) -> None:
+    """model.LazySheet (the build cache's unchanged sheets): the stub's fields without loading, the
+    others from full() once; equal and hashed as its Sheet (either side of ==), pickled as it."""
+    found = sheets(ROOT / "content", load_config(ROOT)) + sheets(FIXTURES / "invalid", config)
+    assert found
+    for sheet in found:
+        calls = []
+
+        def full(sheet: Sheet = sheet, calls: list[int] = calls) -> Sheet:
+            calls.append(1)
+            return pickle.loads(pickle.dumps(sheet, protocol=pickle.HIGHEST_PROTOCOL))
+
+        lazy = model.lazy_sheet(pickle.loads(pickle.dumps(model.stub_of(sheet))), full)
+        assert isinstance(lazy, Sheet)
+        # What collect, plan_pages and the cache read: no load.
+        assert (lazy.id, lazy.evaluation_year, lazy.results_year, lazy.title, lazy.organization, lazy.plan,
+                lazy.sdgs, lazy.direction, lazy.url, lazy.source, lazy.cost(lazy.results_year)) == \
+               (sheet.id, sheet.evaluation_year, sheet.results_year, sheet.title, sheet.organization, sheet.plan,
+                sheet.sdgs, sheet.direction, sheet.url, sheet.source, sheet.cost(sheet.results_year))
+        assert calls == []
+        organization = lazy.organization
+        assert lazy.indicators == sheet.indicators and lazy.body == sheet.body and lazy.data == sheet.data
+        assert calls == [1]
+        assert lazy.organization is organization  # what pages already hold stays
+        assert lazy.evaluation == sheet.evaluation and calls == [1]
+        assert lazy == sheet and sheet == lazy and hash(lazy) == hash(sheet)
+        assert lazy != dataclasses.replace(sheet, title=sheet.title + "x")
+        with pytest.raises(AttributeError):
+            lazy.no_such_field  # noqa: B018
+        for other in (pickle.loads(pickle.dumps(model.lazy_sheet(model.stub_of(sheet), full))),
+                      pickle.loads(pickle.dumps(lazy))):
+            assert type(other) is Sheet
+            same_object(other, sheet)

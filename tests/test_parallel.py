@@ -137,6 +137,15 @@ def test_the_parent_helping_reports_a_workers_error_and_death() -> None:
         list(parallel.map_spans(dies_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True))
 
 
+@pytest.mark.parametrize("parent_helps", [False, True])
+def test_one_job_runs_in_this_process(parent_helps) -> None:
+    import os
+
+    pids = {pid for part in parallel.map_spans(lambda xs: [os.getpid() for _ in xs], list(range(50)), jobs=1,
+                                               span=5, parent_helps=parent_helps) for pid in part}
+    assert pids == {os.getpid()}
+
+
 def test_a_dead_worker_fails_the_stage_instead_of_hanging() -> None:
     import os
     import signal
