@@ -151,3 +151,34 @@ def test_write_file_writes_every_byte_when_a_write_takes_only_part(tmp_path, mon
     assert (tmp_path / "a/b/index.html").read_bytes() == text.encode("utf-8")
     assert st.st_size == len(text.encode("utf-8")) and len(calls) == 12
     assert made == {f"{tmp_path}/a/b"}
+
+
+@pytest.mark.parametrize("gathered", [True, False])
+def test_write_file_writes_chunks_in_order_through_short_writes(tmp_path, monkeypatch, gathered) -> None:
+    """A list of chunks (the combined downloads: bytes, memoryviews of the last build's mapped
+    file) is written as their concatenation, also when writev (or write) takes only part of them,
+    and without writev (Windows)."""
+    import os
+
+    from hyoka import write as write_mod
+    from hyoka.write import write_file
+
+    chunks = [b"head\n", memoryview(b"0123456789" * 300)[5:2900], b"", b",\n", bytearray(b"x" * 5000), b"tail"]
+    expected = b"".join(bytes(c) for c in chunks)
+    real_writev, real_write = getattr(os, "writev", None), os.write
+
+    def short_writev(fd, buffers):
+        return real_write(fd, b"".join(bytes(b) for b in buffers)[:777])
+
+    def short_write(fd, data):
+        return real_write(fd, bytes(data)[:777])
+
+    if gathered and real_writev is not None:
+        monkeypatch.setattr(os, "writev", short_writev)
+    else:
+        monkeypatch.delattr(os, "writev", raising=False)
+        monkeypatch.setattr(os, "write", short_write)
+    monkeypatch.setattr(write_mod, "_IOV_MAX", 2)  # several calls even without short writes
+    st = write_file(tmp_path, "data/sheets.json", chunks, set())
+    monkeypatch.undo()
+    assert (tmp_path / "data/sheets.json").read_bytes() == expected and st.st_size == len(expected)
