@@ -194,7 +194,7 @@ class LazySheet(Sheet):
     unpickled whole (all of them took 0.7 s, the stubs 0.1 s).
 
     It is a Sheet in every way: equal to the Sheet it stands for (and hashed alike), pickled and
-    copied as that Sheet."""
+    copied as that Sheet (dataclasses.replace gives a LazySheet with every field: a whole one)."""
 
     @property
     def direction(self) -> str | None:
@@ -206,9 +206,9 @@ class LazySheet(Sheet):
         full = d.get("_full")
         if full is None or name.startswith("__"):
             raise AttributeError(name)
-        del d["_full"]
-        for key, value in full().__dict__.items():
+        for key, value in full().__dict__.items():  # an error here is raised again at the next read
             d.setdefault(key, value)  # the stub's own objects stay (pages may hold them already)
+        del d["_full"]
         return object.__getattribute__(self, name)
 
     def _fields(self) -> tuple[Any, ...]:

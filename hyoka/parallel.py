@@ -148,7 +148,7 @@ class _Shared:
     """map_spans with the parent helping: the spans are handed out from both ends (the parent
     takes the front, the workers the back), all in the parent, so none is run twice."""
 
-    IN_FLIGHT = 3  # spans given to each worker ahead: one running, the next ones queued
+    IN_FLIGHT = 2  # spans given to each worker ahead: one running, the next one queued
 
     def __init__(self, executor: ProcessPoolExecutor, parts: list[tuple[int, int]], workers: int) -> None:
         self.executor = executor
@@ -158,11 +158,19 @@ class _Shared:
         self.back = len(parts)  # spans from this one on are the workers'
         self.futures: dict[int, Future[Any]] = {}
         self.running: set[int] = set()
+        # At first, no more than the workers' share of the spans (a few spans: one each, the
+        # parent runs the rest), and one each when there are few: the parent must not be left idle.
+        self.first = max(1, len(parts) * workers // (workers + 1))
 
     def top_up(self) -> None:
-        """Give the workers spans from the back until each has IN_FLIGHT (or none are left)."""
+        """Give the workers spans from the back until each has IN_FLIGHT, keeping at least one for
+        the parent (it runs the front one next)."""
         self.running = {i for i in self.running if not self.futures[i].done()}
-        while self.back > self.front and len(self.running) < self.IN_FLIGHT * self.workers:
+        most = self.IN_FLIGHT * self.workers
+        if not self.futures:
+            most = min(most, self.workers, self.first) if len(self.parts) < 4 * (self.workers + 1) \
+                else min(most, self.first)
+        while self.back - self.front > 1 and len(self.running) < most:
             self.back -= 1
             self.futures[self.back] = self.executor.submit(_run_span, self.parts[self.back])
             self.running.add(self.back)

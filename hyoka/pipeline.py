@@ -435,8 +435,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         for path, chunks in combined:
             st = write_file(folder, path, chunks, folder_made, replace=updating)
             out.combined[path] = PageRecord.of("", st)
-        # Byte ranges, for the next build; no view into the last build's files is kept (a mapped
-        # file cannot be removed on Windows).
+        # Byte ranges, for the next build: the views into the last build's files go (they keep
+        # its files mapped until this build returns).
         out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}
         del combined
         old_combined = None
@@ -485,10 +485,13 @@ def _old_combined(site: Site, previous: BuildCache | None, old: str | None) -> l
         if record is None or not reusable(record, "", f"{old}/{path}"):
             return None
         with open(f"{old}/{path}", "rb") as f:
-            if os.name != "posix" or not record.size:  # Windows: a mapped file cannot be removed
-                files.append(f.read())
-            else:
-                files.append(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ))
+            mapped = None
+            if os.name == "posix" and record.size:  # Windows: a mapped file cannot be removed
+                try:
+                    mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):  # a file system that cannot map files (some network disks)
+                    pass
+            files.append(mapped if mapped is not None else f.read())
     return files
 
 

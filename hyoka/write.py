@@ -246,13 +246,15 @@ def _write_bytes(target: str, data: bytes) -> os.stat_result:
 def _write_chunks(target: str, chunks: Sequence[Any]) -> os.stat_result:
     """Create or replace the file `target` with the chunks (bytes-like) one after the other; its
     stat. Gathered by writev, up to IOV_MAX chunks a call, where the system has it."""
+    writev = getattr(os, "writev", None)
+    if writev is None:  # Windows: one write, not one a chunk (tens of thousands)
+        return _write_bytes(target, b"".join(chunks))
     views = [v for v in map(memoryview, chunks) if v.nbytes]
     fd = os.open(target, _WRITE_FLAGS, 0o666)
     try:
-        writev = getattr(os, "writev", None)
         i = 0
         while i < len(views):
-            n = writev(fd, views[i:i + _IOV_MAX]) if writev is not None else os.write(fd, views[i])
+            n = writev(fd, views[i:i + _IOV_MAX])
             while n and i < len(views):  # past the chunks written, into the one written in part
                 size = views[i].nbytes
                 if n >= size:

@@ -518,3 +518,18 @@ def test_unchanged_spans_give_lazy_sheets_and_a_clean_build(tmp_path, monkeypatc
     assert sum(type(s) is model.LazySheet for s in again.site.sheets) == len(again.site.sheets)
     assert again.rendered > 250
     assert _tree(config.output_dir) == _clean(config, tmp_path)
+
+
+def test_the_last_downloads_are_read_where_they_cannot_be_mapped(site, tmp_path, monkeypatch) -> None:
+    """Some file systems (network disks) cannot map a file: the last build's combined downloads
+    are then read instead, and the build is the same."""
+    from hyoka import pipeline
+
+    def cannot_map(*args, **kwargs):
+        raise OSError(19, "No such device")
+
+    monkeypatch.setattr(pipeline.mmap, "mmap", cannot_map)
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
+    run(site, search=False)
+    assert _tree(site.output_dir) == _clean(site, tmp_path)

@@ -132,3 +132,16 @@ def test_a_lazy_sheet_is_its_sheet_and_loads_the_rest_only_when_read(config: Any
                       pickle.loads(pickle.dumps(lazy))):
             assert type(other) is Sheet
             same_object(other, sheet)
+
+
+def test_a_lazy_sheet_whose_load_fails_raises_that_error_again(config: Any) -> None:
+    sheet = sheets(ROOT / "content", load_config(ROOT))[0]
+
+    def fails() -> Sheet:
+        raise MemoryError("no room")
+
+    lazy = model.lazy_sheet(model.stub_of(sheet), fails)
+    for _ in range(2):  # not an AttributeError the second time (Jinja would call it undefined)
+        with pytest.raises(MemoryError):
+            lazy.body  # noqa: B018
+    assert lazy.title == sheet.title

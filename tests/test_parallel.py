@@ -313,3 +313,25 @@ def test_sheet_json_equals_the_record(config) -> None:
     for sheet in check(config)[0]:
         assert opendata.sheet_json(sheet) == json.dumps(sheet_record(sheet), ensure_ascii=False,
                                                         indent=2, allow_nan=False) + "\n"
+
+
+@pytest.mark.parametrize(("spans", "jobs"), [(2, 2), (3, 2), (4, 2), (9, 4), (30, 2)])
+def test_the_parent_helping_is_never_left_without_spans(spans, jobs) -> None:
+    """The workers are not handed every span before the parent starts (a small load would then
+    run on fewer processes than without the parent's help)."""
+    import os
+    import time
+
+    parent = os.getpid()
+
+    def work(xs):
+        time.sleep(0.02)
+        return [os.getpid() == parent] * len(xs)
+
+    mine = sum(p for part in parallel.map_spans(work, list(range(spans * 10)), jobs=jobs, span=10,
+                                                 parent_helps=True) for p in part) // 10
+    if not parallel.can_fork():
+        assert mine == spans
+        return
+    assert 1 <= mine < spans
+    assert mine <= spans // jobs + 2  # about its share
