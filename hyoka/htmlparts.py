@@ -652,9 +652,9 @@ def keep_list_rows(rows: dict[RowKey, str] | list[tuple[RowKey, str]]) -> None:
     _ROWS.update(rows)
 
 
-def list_rows_of(sheets: Any) -> dict[RowKey, str]:
-    """The kept rows of these sheets (what the build cache saves for the next build)."""
-    current = {(s.id, s.evaluation_year, s.source.digest) for s in sheets}
+def list_rows_of(current: set[tuple[str, int, str]]) -> dict[RowKey, str]:
+    """The kept rows of the sheets with these (id, evaluation year, file hash) keys (what the build
+    cache saves for the next build)."""
     return {k: v for k, v in _ROWS.items() if k[:3] in current}
 
 

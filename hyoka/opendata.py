@@ -588,9 +588,9 @@ def keep_feed_entries(entries: dict[tuple[str, int, str, str], str]) -> None:
     _FEED_ENTRIES.update(entries)
 
 
-def feed_entries_of(sheets: Iterable[Sheet]) -> dict[tuple[str, int, str, str], str]:
-    """The kept entries of these sheets (what the build cache saves for the next build)."""
-    current = {(s.id, s.evaluation_year, s.source.digest) for s in sheets}
+def feed_entries_of(current: set[tuple[str, int, str]]) -> dict[tuple[str, int, str, str], str]:
+    """The kept entries of the sheets with these (id, evaluation year, file hash) keys (what the
+    build cache saves for the next build)."""
     return {k: v for k, v in _FEED_ENTRIES.items() if k[:3] in current}
 
 

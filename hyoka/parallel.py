@@ -138,10 +138,15 @@ def _results(executor: ProcessPoolExecutor, futures: list[Future[R]],
         for future in futures:
             yield future.result() if decode is None else decode(future.result())
     except BrokenProcessPool:
-        raise BuildError("作業用のプロセスが途中で終了しました（メモリ不足などが考えられます）",
-                         "--jobs 1 で1つのプロセスだけで作るか、メモリの空きを確かめてください。") from None
+        raise _broken() from None
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _broken() -> BuildError:
+    """What a stage fails with when a worker died (killed, out of memory)."""
+    return BuildError("作業用のプロセスが途中で終了しました（メモリ不足などが考えられます）",
+                      "--jobs 1 で1つのプロセスだけで作るか、メモリの空きを確かめてください。")
 
 
 class _Shared:
@@ -157,23 +162,21 @@ class _Shared:
         self.front = 0  # spans before this one are the parent's
         self.back = len(parts)  # spans from this one on are the workers'
         self.futures: dict[int, Future[Any]] = {}
-        self.running: set[int] = set()
-        # At first, no more than the workers' share of the spans (a few spans: one each, the
-        # parent runs the rest), and one each when there are few: the parent must not be left idle.
-        self.first = max(1, len(parts) * workers // (workers + 1))
+        # At first, no more than the workers' share of the spans, and one each when there are few:
+        # the parent must not be left idle. Then IN_FLIGHT each.
+        share = max(1, len(parts) * workers // (workers + 1))
+        few = len(parts) < 4 * (workers + 1)
+        self.most = min(self.IN_FLIGHT * workers, share, workers if few else share)
 
     def top_up(self) -> None:
-        """Give the workers spans from the back until each has IN_FLIGHT, keeping at least one for
-        the parent (it runs the front one next)."""
-        self.running = {i for i in self.running if not self.futures[i].done()}
-        most = self.IN_FLIGHT * self.workers
-        if not self.futures:
-            most = min(most, self.workers, self.first) if len(self.parts) < 4 * (self.workers + 1) \
-                else min(most, self.first)
-        while self.back - self.front > 1 and len(self.running) < most:
+        """Give the workers spans from the back until they have `most` not done, keeping at least
+        one for the parent (it runs the front one next)."""
+        pending = sum(not future.done() for future in self.futures.values())
+        while self.back - self.front > 1 and pending < self.most:
             self.back -= 1
             self.futures[self.back] = self.executor.submit(_run_span, self.parts[self.back])
-            self.running.add(self.back)
+            pending += 1
+        self.most = self.IN_FLIGHT * self.workers
 
     def results(self, here: Callable[[int], R], decode: Callable[[R], R] | None) -> Iterator[R]:
         decoded: dict[int, R] = {}
@@ -195,7 +198,6 @@ class _Shared:
                     result = self.futures[i].result()
                     yield decode(result) if decode is not None else result
         except BrokenProcessPool:
-            raise BuildError("作業用のプロセスが途中で終了しました（メモリ不足などが考えられます）",
-                             "--jobs 1 で1つのプロセスだけで作るか、メモリの空きを確かめてください。") from None
+            raise _broken() from None
         finally:
             self.executor.shutdown(wait=True, cancel_futures=True)

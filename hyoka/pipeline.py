@@ -133,8 +133,8 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
 
     def decode(result: tuple[bytes, bytes, list[Loaded] | None, list[Stat | None]]
                ) -> tuple[bytes, bytes, list[Loaded] | None, list[Stat | None]]:
-        blob, stubs, loaded, stats = result
-        return blob, stubs, pickle.loads(blob) if loaded is None else loaded, stats
+        blob, stubs, _, stats = result  # a worker's: the pickles only
+        return blob, stubs, pickle.loads(blob), stats
 
     done = len(files) - len(todo)
     if on_file is not None and done:
@@ -196,14 +196,9 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[st
                     results[i] = (digest, lazy_sheet(stub, partial(whole.sheet, k)), problems)
                 spans.append(replace(span, stats=tuple(stats[i] for i in where)))
                 continue
+        # Some files changed (or failed to load): the others' results are taken, only those are
+        # read again (a span holds 100 files), and the taken ones make a span of their own.
         loaded: list[Loaded] = pickle.loads(span.blob)
-        if all(unchanged) and all(sheet is not None for _, sheet, _ in loaded):
-            for i, result in zip(where, loaded, strict=True):
-                results[i] = result
-            spans.append(replace(span, stats=tuple(stats[i] for i in where)))
-            continue
-        # Some files changed: the others' results are taken, only those are read again (a span
-        # holds 100 files), and the taken ones make a span of their own for the next build.
         kept = [(i, result) for i, result, same_file in zip(where, loaded, unchanged, strict=True)
                 if same_file and result[1] is not None]
         if not kept:
@@ -428,18 +423,14 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
     for page in opendata.web_files(site, html_paths):  # while the workers render
         write_file(folder, page.path, page.text, folder_made, replace=updating)
+
     def write_downloads() -> None:
         """The combined downloads and the /data/ page (listing them), from every sheet's share."""
-        nonlocal old_combined
         combined, where, downloads = opendata.combined_files(site, out.shares)
         for path, chunks in combined:
             st = write_file(folder, path, chunks, folder_made, replace=updating)
             out.combined[path] = PageRecord.of("", st)
-        # Byte ranges, for the next build: the views into the last build's files go (they keep
-        # its files mapped until this build returns).
-        out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}
-        del combined
-        old_combined = None
+        out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
         data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
         write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made,
                    replace=updating)
@@ -495,7 +486,7 @@ def _old_combined(site: Site, previous: BuildCache | None, old: str | None) -> l
     return files
 
 
-def _old_share(sheet: Sheet, previous: BuildCache | None, old_combined: list[bytes] | None) -> Share | None:
+def _old_share(sheet: Sheet, previous: BuildCache | None, old_combined: list[Any] | None) -> Share | None:
     """A sheet's encoded share, cut from the previous build's combined downloads."""
     if previous is None or old_combined is None:
         return None
@@ -608,10 +599,11 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
                          start_from=spare_at if spare is not None else None, keep_old=spare_at)
     token = folder_token(spare_at) if spare_at is not None else None
     assert previous is not None or token is None
+    current = {share_key(s) for s in site.sheets}  # what the rows and feed entries are kept by
     save_cache(config.root, BuildCache(
         code_stamp(), config_text, record, str(output), produced.pages, produced.shares, produced.combined, shards,
         spare=Spare(token, previous.pages) if previous is not None and token else None, started_ns=started,
-        rows=htmlparts.list_rows_of(site.sheets), feed=opendata.feed_entries_of(site.sheets)))
+        rows=htmlparts.list_rows_of(current), feed=opendata.feed_entries_of(current)))
     return BuildResult(site, count, warnings, produced.rendered)
 
 

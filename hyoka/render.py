@@ -500,4 +500,3 @@ def render_site(site: Site, templates: Path, cache: RenderCache | None = None,
         memo["sitemap"] = (opendata.site_url(site.config), paths,
                            next((p for p in web if p.path == "sitemap.xml"), None))
     return pages + data.pages + web
-
