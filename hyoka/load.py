@@ -902,22 +902,75 @@ def find_content(content_dir: Path) -> list[Path]:
 
     Files and folders whose names start with "." or "_" are skipped (drafts, editor files). A
     folder named *.md is listed too, so that it is reported instead of silently skipped.
-    (os.walk, not Path.rglob: at 10,000 files rglob and Path sorting took most of a second.)
     """
+    return [content_dir.joinpath(*parts) for parts, _ in _content_entries(content_dir)]
+
+
+def content_listing(content_dir: Path, root: Path) -> tuple[list[str], list[str]]:
+    """find_content's files as strings, and their rel_path each (what every build lists first).
+
+    One walk with os.scandir: a folder is resolved once, a file only when it is a link; no Path
+    objects (at 10,000 files, find_content and rel_paths took 0.11 s of a build after one edit).
+    """
+    entries = _content_entries(content_dir)
+    base = os.fspath(content_dir)
+    files = [os.path.join(base, *parts) for parts, _ in entries]
+    root_text = str(root.resolve())
+    prefix = root_text.rstrip(os.sep) + os.sep
+    folders: dict[tuple[str, ...], str] = {}
+    rels = []
+    for (parts, link), text in zip(entries, files, strict=True):
+        if link:
+            full = str(Path(text).resolve())
+        else:
+            folder = folders.get(parts[:-1])
+            if folder is None:
+                folder = folders[parts[:-1]] = str(Path(base, *parts[:-1]).resolve())
+            full = os.path.join(folder, parts[-1])
+        if full.startswith(prefix):
+            rels.append(full[len(prefix):].replace(os.sep, "/"))
+        elif full == root_text:
+            rels.append(".")
+        else:
+            rels.append(text)
+    return files, rels
+
+
+def _content_entries(content_dir: Path) -> list[tuple[tuple[str, ...], bool]]:
+    """(path parts under content_dir, is a link) of each sheet file, sorted by parts."""
     if not content_dir.is_dir():
         return []
-    found: list[tuple[str, ...]] = []
+    found: list[tuple[tuple[str, ...], bool]] = []
     seen: set[tuple[int, int]] = set()
-    for dirpath, dirnames, filenames in os.walk(content_dir, followlinks=True):
-        st = os.stat(dirpath)
+
+    def visit(where: str, parts: tuple[str, ...]) -> None:
+        try:
+            st = os.stat(where)
+        except OSError:  # as os.walk: a folder that cannot be read is skipped
+            return
         if (st.st_dev, st.st_ino) in seen:  # a link back up the tree
-            dirnames[:] = []
-            continue
+            return
         seen.add((st.st_dev, st.st_ino))
-        rel = os.path.relpath(dirpath, content_dir)
-        parts = () if rel == "." else tuple(rel.split(os.sep))
-        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_"))]
-        found += [(*parts, name) for name in (*filenames, *dirnames)
-                  if name.endswith(".md") and not name.startswith((".", "_"))]
+        folders = []
+        try:
+            with os.scandir(where) as it:
+                for entry in it:
+                    name = entry.name
+                    if name.startswith((".", "_")):
+                        continue
+                    try:
+                        is_dir = entry.is_dir()  # follows links, as os.walk(followlinks=True)
+                    except OSError:
+                        is_dir = False
+                    if name.endswith(".md"):
+                        found.append(((*parts, name), entry.is_symlink()))
+                    if is_dir:
+                        folders.append(name)
+        except OSError:  # as os.walk: an unreadable folder is skipped
+            return
+        for name in sorted(folders):
+            visit(os.path.join(where, name), (*parts, name))
+
+    visit(os.fspath(content_dir), ())
     found.sort()
-    return [content_dir.joinpath(*parts) for parts in found]
+    return found

@@ -17,6 +17,7 @@ import ctypes
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -201,3 +202,78 @@ class _Shared:
             raise _broken() from None
         finally:
             self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Background:
+    """fn() run in a forked process while this one goes on; result() waits for it and returns its
+    value (pickled back), or raises what it raised. Where a process cannot be forked (Windows) or
+    one process is asked for, fn runs in this process when result() is first called.
+
+    For a part of a stage that only reads (the walk of a kept site while the content is loaded):
+    what fn changes in its process is not seen here.
+    """
+
+    def __init__(self, fn: Callable[[], R], *, jobs: int = 2) -> None:
+        self._fn: Callable[[], Any] | None = fn
+        self._pid = 0
+        self._read = -1
+        self._done = False
+        self._value: Any = None
+        self._error: BaseException | None = None
+        if jobs <= 1 or not can_fork():
+            return
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller's code
+            code = 0
+            try:
+                os.close(read)
+                _die_with_parent()
+                try:
+                    data = pickle.dumps((True, fn()), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException as exc:  # sent back as it is, raised in the parent
+                    code = 1
+                    data = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+                with os.fdopen(write, "wb") as f:
+                    f.write(data)
+            finally:
+                os._exit(code)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def result(self) -> Any:
+        if not self._done:
+            self._done = True
+            fn, self._fn = self._fn, None
+            if self._pid:
+                with os.fdopen(self._read, "rb") as f:
+                    data = f.read()
+                os.waitpid(self._pid, 0)
+                if not data:  # it died before it could answer
+                    self._error = _broken()
+                else:
+                    ok, value = pickle.loads(data)
+                    if ok:
+                        self._value = value
+                    else:
+                        self._error = value
+            else:
+                assert fn is not None
+                try:
+                    self._value = fn()
+                except Exception as exc:
+                    self._error = exc
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def cancel(self) -> None:
+        """Stop the process (the result is not wanted)."""
+        if self._pid and not self._done:
+            self._done = True
+            with contextlib.suppress(OSError):
+                os.kill(self._pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(self._read)
+            with contextlib.suppress(OSError):
+                os.waitpid(self._pid, 0)

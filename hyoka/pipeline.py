@@ -34,9 +34,9 @@ from .cache import (
 )
 from .collect import Site, collect
 from .linkcheck import check_found, site_links
-from .load import file_digest, find_content, load_source, rel_path, rel_paths
+from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
-from .parallel import job_count, long_lived, map_spans
+from .parallel import Background, can_fork, job_count, long_lived, map_spans
 from .problems import Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
 from .render import (
@@ -59,7 +59,7 @@ from .search import (
     pagefind_executable,
 )
 from .validate import check_duplicates, validate_source
-from .write import check_output_dir, check_paths, kill_point, prune, write_file, write_folder
+from .write import check_output_dir, check_paths, kill_point, list_tree, prune, write_file, write_folder
 
 # A content file changed within this long before the last build began reading (or while it read)
 # is read and hashed again even when its stat is the recorded one: a file's mtime moves in ticks
@@ -107,13 +107,12 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
     read, when its mtime is before `trust_before` (ns): a file written just before or while the
     last build read it could have changed within one tick of the file system's clock.
     """
-    files = find_content(config.content_dir)
+    files, rels = content_listing(config.content_dir, config.root)
     problems: list[Problem] = []
     if not files:
         problems.append(Problem(rel_path(config.content_dir, config.root), 0, "", "内容フォルダ",
                                 "シート（.md ファイル）が1つもありません",
                                 "content/<評価年度>/<id>.md を作るか、python build.py import で取り込んでください。"))
-    rels = rel_paths(files, config.root)
     results: list[Loaded | None] = [None] * len(files)
     spans: list[LoadedSpan] = []
     if known:
@@ -126,7 +125,7 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
         stats = []
         for i in indexes:
             stats.append(file_stat(files[i]))  # before the read: a later change shows in the next stat
-            sheet, file_problems = load_sheet(files[i], config, rels[i])
+            sheet, file_problems = load_sheet(Path(files[i]), config, rels[i])
             out.append((sheet.source.digest if sheet is not None else None, sheet, file_problems))
         blob, stubs = _pickles(out)
         return blob, stubs, (out if os.getpid() == parent else None), stats  # a worker sends the pickles only
@@ -163,7 +162,7 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
     return sheets, sort_problems(problems)
 
 
-def _reuse(known: Sequence[LoadedSpan], files: Sequence[Path], rels: Sequence[str],
+def _reuse(known: Sequence[LoadedSpan], files: Sequence[str], rels: Sequence[str],
            results: list[Loaded | None], spans: list[LoadedSpan], trust_before: int | None = None) -> None:
     """Fill `results` from the cached spans whose files are all unchanged (and loaded without error).
 
@@ -233,7 +232,7 @@ class _WholeSheets:
         return sheet
 
 
-def _file_digest(path: Path) -> str | None:
+def _file_digest(path: str) -> str | None:
     """The hash load.load_source gives a file's bytes (None when it cannot be read)."""
     try:
         with open(path, "rb") as f:
@@ -530,7 +529,33 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     if known is not None:
         htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
         opendata.keep_feed_entries(previous.feed)
+    old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
+    # The site this build replaces is kept for the next one (when its files' records are known),
+    # and the one the last build replaced is updated into this one (when it is the one recorded).
+    spare_at = spare_folder(config.root, output) if old_output is not None else None
+    spare = previous.spare if previous is not None and spare_at is not None else None
+    if spare is not None and folder_token(spare_at) != spare.token:
+        spare = None
+    # What that site holds is read by another process while this one loads the content (at
+    # 10,000 sheets, walking its 12,700 folders took 0.2 s of a 2 s build after one edit).
+    listing = None
+    if spare is not None and workers > 1 and can_fork():  # else prune walks the claimed folder
+        listing = Background(partial(list_tree, spare_at), jobs=workers)
+    try:
+        return _build(config, strict=strict, search=search, progress=progress, workers=workers,
+                      previous=previous, known=known, old_output=old_output, spare_at=spare_at,
+                      spare=spare, listing=listing)
+    finally:
+        if listing is not None:
+            listing.cancel()
+
+
+def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress, workers: int,
+           previous: BuildCache | None, known: list[LoadedSpan] | None, old_output: Path | None,
+           spare_at: Path | None, spare: Spare | None, listing: Background | None) -> BuildResult:
     record: list[LoadedSpan] = []
+    config_text = repr(config)
+    output = config.output_dir.parent.resolve() / config.output_dir.name
     started = time.time_ns()
     trust_before = previous.started_ns - RACY_NS if previous is not None else None
     with progress.stage("検査") as tick, long_lived():
@@ -570,21 +595,19 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             progress.log(f"  検索索引の大きさ: {stats.bundle_bytes / 1_000_000:.2f} MB", verbose=True)
 
     templates = config.root / "templates"
-    old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
     produced = Produced()
-    # The site this build replaces is kept for the next one (when its files' records are known),
-    # and the one the last build replaced is updated into this one (when it is the one recorded).
-    spare_at = spare_folder(config.root, output) if old_output is not None else None
-    spare = previous.spare if previous is not None and spare_at is not None else None
-    if spare is not None and folder_token(spare_at) != spare.token:
-        spare = None
 
     def fill(folder: Path, updating: bool) -> int:
         nonlocal produced
         kept = None
         if updating:
             assert spare is not None
-            kept = KeptSite(spare.pages, prune(folder, [*output_paths(site, page_jobs), *asset_paths(assets)]))
+            # The listing is of the folder claimed only if it is the very folder walked.
+            walked = listing.result() if listing is not None and folder_token(folder) == spare.token else None
+            kept = KeptSite(spare.pages, prune(folder, [*output_paths(site, page_jobs), *asset_paths(assets)],
+                                               walked))
+        elif listing is not None:
+            listing.cancel()
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
                                old_output=old_output, page_jobs=page_jobs,

@@ -176,10 +176,14 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path, onerror=retry)
 
 
-def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, Stat]:
+def prune(folder: Path | str, paths: Iterable[str], listing: Listing | None = None) -> dict[str, Stat]:
     """Make a kept site hold only files at `paths`: everything else in `folder` is removed (files
     and folders the new site does not have, a folder where a file goes, links). Returns the
-    stat_key of each file left, for the build cache's records to be checked against."""
+    stat_key of each file left, for the build cache's records to be checked against.
+
+    `listing`: what list_tree gave for `folder` (walked beforehand, while the build loaded its
+    content: pipeline._run); else the folder is walked here.
+    """
     files = set(paths)
     folders: set[str] = set()
     for path in files:  # every folder above a file (its parents are there once it is)
@@ -187,24 +191,49 @@ def prune(folder: Path | str, paths: Iterable[str]) -> dict[str, Stat]:
         while i > 0 and path[:i] not in folders:
             folders.add(path[:i])
             i = path.rfind("/", 0, i)
+    base = os.fspath(folder)
     present: dict[str, Stat] = {}
+    skip = None  # a folder removed whole: the entries under it follow it in the listing
+    for rel, kind, st in list_tree(base) if listing is None else listing:
+        if skip is not None and rel.startswith(skip):
+            continue
+        skip = None
+        if kind == "d":
+            if rel not in folders:
+                shutil.rmtree(f"{base}/{rel}")
+                skip = rel + "/"
+        elif kind == "f" and rel in files:
+            assert st is not None
+            present[rel] = st
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{base}/{rel}")
+    return present
+
+
+# Each entry of a folder, every level, each folder before what it holds: (path in the folder,
+# "d" folder / "f" regular file / "o" anything else (a link, a pipe), stat_key of a file).
+Listing = list[tuple[str, str, "Stat | None"]]
+
+
+def list_tree(folder: Path | str) -> Listing:
+    """What prune reads of a folder (a link to a folder is an entry, not walked)."""
+    out: Listing = []
 
     def visit(where: str, prefix: str) -> None:
         with os.scandir(where) as entries:
             for entry in entries:
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    if rel in folders:
-                        visit(entry.path, rel + "/")
-                    else:
-                        shutil.rmtree(entry.path)
-                elif rel in files and entry.is_file(follow_symlinks=False):
-                    present[rel] = stat_key(entry.stat(follow_symlinks=False))
+                    out.append((rel, "d", None))
+                    visit(entry.path, rel + "/")
+                elif entry.is_file(follow_symlinks=False):
+                    out.append((rel, "f", stat_key(entry.stat(follow_symlinks=False))))
                 else:
-                    os.unlink(entry.path)
+                    out.append((rel, "o", None))
 
     visit(os.fspath(folder), "")
-    return present
+    return out
 
 
 def write_file(folder: Path | str, path: str, data: str | bytes | Sequence[Any], made: set[str], *,

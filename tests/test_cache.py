@@ -253,9 +253,9 @@ def _spy_prune(monkeypatch) -> list[Path]:
     from hyoka import pipeline
     calls: list[Path] = []
 
-    def spy(folder, paths):
+    def spy(folder, paths, listing=None):
         calls.append(Path(folder))
-        return prune(folder, paths)
+        return prune(folder, paths, listing)
 
     prune = pipeline.prune
     monkeypatch.setattr(pipeline, "prune", spy)
@@ -296,13 +296,14 @@ def _clean_keeping_cache(config, tmp_path: Path) -> dict[str, bytes]:
         cache_mod.cache_path(config.root).write_bytes(saved)
 
 
-def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: the kept site is listed by another process (parallel.Background)
+def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch, jobs: int) -> None:
     """What was added to or changed in the published site by hand is gone once that site, kept,
     is updated into a later one (two builds on)."""
     pruned = _spy_prune(monkeypatch)
     files = sorted(site.content_dir.rglob("*.md"))
     _append(files[0], "一度目の追記。")
-    run(site, search=False)
+    run(site, search=False, jobs=jobs)
     (site.output_dir / "手で足した.html").write_text("x", encoding="utf-8")
     (site.output_dir / "sheets" / "手で足した").mkdir()
     (site.output_dir / "index.html").write_text("手で書き換えた", encoding="utf-8")
@@ -310,14 +311,43 @@ def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch) ->
     page.unlink()
     page.mkdir()  # a folder where a page goes
     (site.output_dir / "assets" / "old.css").write_text("x", encoding="utf-8")
-    run(site, search=False)  # renders index.html and the page again; the published site is then clean
+    run(site, search=False, jobs=jobs)  # renders index.html and the page again; the published site is then clean
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
     _append(files[-1], "二度目の追記。")
-    run(site, search=False)  # from the kept site edited by hand
+    run(site, search=False, jobs=jobs)  # from the kept site edited by hand
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
-    assert run(site, search=False).rendered == 0  # and again from the other kept site
+    assert run(site, search=False, jobs=jobs).rendered == 0  # and again from the other kept site
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
     assert len(pruned) == 3
+
+
+def test_prune_from_a_listing_made_beforehand_equals_prune_walking(tmp_path) -> None:
+    """write.prune given list_tree's listing of the folder removes and keeps what it removes and
+    keeps walking the folder itself: strays, a folder where a file goes, links, whole folders."""
+    import os
+
+    from hyoka.write import list_tree, prune
+
+    def make(root: Path) -> None:
+        for rel in ("index.html", "a/index.html", "a/b/index.html", "a/stray.html", "gone/x/y.html",
+                    "c/index.html"):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(rel, encoding="utf-8")
+        (root / "d" / "index.html").mkdir(parents=True)  # a folder where a page goes
+        os.symlink(root / "a", root / "link")
+        os.symlink(root / "index.html", root / "c" / "page.html")  # a link where a page goes
+
+    wanted = ["index.html", "a/index.html", "a/b/index.html", "c/index.html", "c/page.html", "d/index.html"]
+    walked, listed = tmp_path / "walked", tmp_path / "listed"
+    make(walked)
+    make(listed)
+    listing = list_tree(listed)
+    left = prune(listed, wanted, listing)
+    assert left.keys() == prune(walked, wanted).keys() == {"index.html", "a/index.html", "a/b/index.html",
+                                                            "c/index.html"}
+    assert _tree(listed) == _tree(walked)
+    assert sorted(p.relative_to(listed).as_posix() for p in listed.rglob("*")) == [
+        "a", "a/b", "a/b/index.html", "a/index.html", "c", "c/index.html", "d", "index.html"]
 
 
 def test_a_kept_site_replaced_by_hand_still_gives_the_right_site(site, tmp_path) -> None:
@@ -382,7 +412,7 @@ def test_files_with_the_recorded_stat_are_not_read_again(site, monkeypatch) -> N
     run(site, search=False)  # records the aged stats
     hashed: list[Path] = []
     real = pipeline._file_digest
-    monkeypatch.setattr(pipeline, "_file_digest", lambda p: hashed.append(p) or real(p))
+    monkeypatch.setattr(pipeline, "_file_digest", lambda p: hashed.append(Path(p)) or real(p))
     assert run(site, search=False).rendered == 0 and hashed == []
     files[0].touch()  # same bytes, a new mtime
     assert run(site, search=False).rendered == 0 and hashed == [files[0]]

@@ -10,6 +10,7 @@ invalid corpus, hand-picked YAML corner cases, and generated (derandomized) inpu
 from __future__ import annotations
 
 import math
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -287,3 +288,48 @@ def test_spaces_removed_by_the_shortcuts_are_spaces() -> None:
 def test_rel_paths_is_rel_path(tmp_path: Path) -> None:
     paths = [*find_content(ROOT / "content"), tmp_path / "outside.md", ROOT]
     assert load.rel_paths(paths, ROOT) == [load.rel_path(p, ROOT) for p in paths]
+
+
+def test_content_listing_is_find_content_and_rel_paths(tmp_path: Path) -> None:
+    """content_listing gives find_content's files (as strings) and rel_paths' paths, links and
+    skipped names included."""
+    content = tmp_path / "content"
+    (content / "2024" / "sub").mkdir(parents=True)
+    (content / "_drafts").mkdir()
+    (content / "2025.md").mkdir()  # a folder named *.md is listed (and reported later)
+    for rel in ("2024/b.md", "2024/a.md", "2024/sub/c.md", "_drafts/d.md", "2024/.e.md", "2024/_f.md",
+                "2024/notes.txt", "z.md"):
+        (content / rel).write_text("x", encoding="utf-8")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "linked.md").write_text("x", encoding="utf-8")
+    (content / "2024" / "linked.md").symlink_to(outside / "linked.md")
+    (content / "2024" / "broken.md").symlink_to(tmp_path / "missing.md")
+    (content / "loop").symlink_to(content)  # a link back up the tree is not walked again
+    files, rels = load.content_listing(content, tmp_path)
+    expected = _walked(content)
+    assert find_content(content) == expected
+    assert files == [str(p) for p in expected]
+    assert rels == load.rel_paths(expected, tmp_path)
+    assert "elsewhere/linked.md" in rels and "content/2024/a.md" in rels
+    assert not any("_drafts" in r or "/." in r or "_f.md" in r for r in rels)
+    assert load.content_listing(tmp_path / "none", tmp_path) == ([], [])
+
+
+def _walked(content_dir: Path) -> list[Path]:
+    """find_content as it was written with os.walk (the reference of the scandir walk)."""
+    found: list[tuple[str, ...]] = []
+    seen: set[tuple[int, int]] = set()
+    for dirpath, dirnames, filenames in os.walk(content_dir, followlinks=True):
+        st = os.stat(dirpath)
+        if (st.st_dev, st.st_ino) in seen:
+            dirnames[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        rel = os.path.relpath(dirpath, content_dir)
+        parts = () if rel == "." else tuple(rel.split(os.sep))
+        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_"))]
+        found += [(*parts, name) for name in (*filenames, *dirnames)
+                  if name.endswith(".md") and not name.startswith((".", "_"))]
+    found.sort()
+    return [content_dir.joinpath(*parts) for parts in found]

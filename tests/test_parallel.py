@@ -158,6 +158,52 @@ def test_a_dead_worker_fails_the_stage_instead_of_hanging() -> None:
     assert "プロセス" in exc.value.message
 
 
+def test_background_runs_in_another_process_and_reports_its_error_and_death() -> None:
+    import os
+    import signal
+
+    done = parallel.Background(lambda: (os.getpid(), [1, "二"]))
+    pid, value = done.result()
+    assert pid != os.getpid() and value == [1, "二"]
+    assert done.result() == (pid, [1, "二"])  # asked again: the same answer
+
+    def fails():
+        raise ValueError("壊れた")
+
+    failed = parallel.Background(fails)
+    for _ in range(2):  # raised again at each call
+        with pytest.raises(ValueError, match="壊れた"):
+            failed.result()
+
+    died = parallel.Background(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(BuildError) as exc:
+        died.result()
+    assert "プロセス" in exc.value.message
+
+
+def test_background_with_one_job_runs_here_when_asked(tmp_path) -> None:
+    import os
+
+    marker = tmp_path / "ran"
+    done = parallel.Background(lambda: marker.write_text("x") and os.getpid(), jobs=1)
+    assert not marker.exists()  # not run before it is asked for
+    assert done.result() == os.getpid() and marker.exists()
+
+
+def test_a_cancelled_background_leaves_no_process() -> None:
+    import os
+    import time
+
+    slow = parallel.Background(lambda: time.sleep(60), jobs=2)
+    pid = slow._pid
+    assert pid
+    started = time.monotonic()
+    slow.cancel()
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left
+
+
 def test_job_count(monkeypatch) -> None:
     monkeypatch.setenv(parallel.JOBS_ENV, "3")
     assert parallel.job_count() == (3 if parallel.can_fork() else 1)
