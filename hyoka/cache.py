@@ -37,7 +37,7 @@ from typing import Any
 CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 6
+FORMAT = 7
 
 
 @dataclass
@@ -59,6 +59,11 @@ class PageRecord:
     def matches(self, stat: Stat) -> bool:
         """True when a file's stat_key is the recorded one."""
         return stat == (self.size, self.mtime_ns, self.ino)
+
+    def __reduce__(self) -> tuple[type, tuple[str, int, int, int]]:
+        # Pickled as its four values: the cache holds 45,000 records at 10,000 sheets, and the
+        # dataclass default (a state dict each) took twice as long to load.
+        return (PageRecord, (self.key, self.size, self.mtime_ns, self.ino))
 
 
 Stat = tuple[int, int, int]  # (size, mtime_ns, inode): what tells a file from another or its edit

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import mmap
 import os
 import pickle
@@ -37,7 +38,7 @@ from .linkcheck import check_found, site_links
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import Background, can_fork, job_count, long_lived, map_spans
-from .problems import Problem, ProblemsFound, sort_problems
+from .problems import BuildError, Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
 from .render import (
     PageJob,
@@ -370,12 +371,22 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # The sheets' JSON first: once every share is back, this process assembles the combined
     # downloads while the workers render the pages (not alone at the end, one core idle).
     items: list[tuple[PageJob | Sheet, str]] = []
+    # Unchanged sheets' shares, as the cache has them (their byte ranges in old_combined): cut
+    # from those files where the downloads are written (another process, in an edit build).
+    reused_shares: dict[tuple[str, int, str], Share] = {}
+    old_shares = previous.shares if previous is not None and old_combined is not None else {}
+    old_pages = previous.pages if previous is not None else {}
+    # A sheet.json's fingerprint is the last build's when its file has the same bytes, and code
+    # and configuration are the same: then it is not computed again (10,000 hashes).
+    same_base = previous is not None and previous.config == repr(site.config)
     for sheet in site.sheets:
         path = f"{sheet.url}{opendata.SHEET_JSON}"
-        key = fingerprint(base_key, path, sheet_dep(sheet))
-        share = _old_share(sheet, previous, old_combined)
-        if share is not None and old is not None and keep(path, key):
-            out.shares[share_key(sheet)] = share
+        k = share_key(sheet)
+        hit = old_shares.get(k)
+        record = old_pages.get(path) if same_base and hit is not None else None
+        key = record.key if record is not None else fingerprint(base_key, path, sheet_dep(sheet))
+        if hit is not None and old is not None and keep(path, key):
+            reused_shares[k] = hit
         else:
             items.append((sheet, key))
     shares_due = len(items)
@@ -427,7 +438,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     def write_downloads() -> tuple[dict[str, PageRecord], dict[Any, Any]]:
         """The combined downloads and the /data/ page (listing them), from every sheet's share:
         their records, and where each share lies in them."""
-        combined, where, downloads = opendata.combined_files(site, out.shares)
+        assert old_combined is not None or not reused_shares
+        shares = {**{k: _cut(old_combined, hit) for k, hit in reused_shares.items()}, **out.shares}
+        combined, where, downloads = opendata.combined_files(site, shares)
         records = {}
         for path, chunks in combined:
             records[path] = PageRecord.of("", write_file(folder, path, chunks, folder_made, replace=updating))
@@ -438,7 +451,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
 
     def downloads_written(records: dict[str, PageRecord], where: dict[Any, Any]) -> None:
         out.combined = records
-        out.shares = {k: (where[k], v[1]) for k, v in out.shares.items()}  # byte ranges, for the next build
+        # Byte ranges, for the next build.
+        out.shares = {k: (where[k], v[1]) for k, v in itertools.chain(reused_shares.items(), out.shares.items())}
 
     if len(items) <= 96:
         # Few to render (an edit): the changed sheets' shares first, then the downloads are
@@ -521,13 +535,10 @@ def _old_combined(site: Site, previous: BuildCache | None, old: str | None) -> l
     return files
 
 
-def _old_share(sheet: Sheet, previous: BuildCache | None, old_combined: list[Any] | None) -> Share | None:
-    """A sheet's encoded share, cut from the previous build's combined downloads."""
-    if previous is None or old_combined is None:
-        return None
-    hit = previous.shares.get(share_key(sheet))
-    if hit is None:
-        return None
+def _cut(old_combined: list[Any] | None, hit: Share) -> Share:
+    """A sheet's encoded share, cut from the previous build's combined downloads (`hit`: its byte
+    ranges in them, and its CSV rows, as the cache has them)."""
+    assert old_combined is not None
     where, rows = hit
     return tuple(memoryview(data)[a:b] for data, (a, b) in zip(old_combined, where, strict=True)), rows
 
@@ -639,11 +650,9 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         if updating:
             assert spare is not None
             # The listing is of the folder claimed only if it is the very folder walked.
-            walked = listing.result() if listing is not None and folder_token(folder) == spare.token else None
+            walked = listed if folder_token(folder) == spare.token else None
             kept = KeptSite(spare.pages, prune(folder, [*output_paths(site, page_jobs), *asset_paths(assets)],
                                                walked))
-        elif listing is not None:
-            listing.cancel()
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
                                old_output=old_output, page_jobs=page_jobs,
@@ -654,6 +663,14 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         return produced.files
 
     assets = config.root / "assets"
+    # The walk must be over before the folder is claimed (moved): it is taken only if it went
+    # through; else prune walks the claimed folder itself.
+    listed = None
+    if listing is not None:
+        try:
+            listed = listing.result()
+        except (OSError, BuildError):
+            listed = None
     count = write_folder(fill, assets, config.output_dir, finalize=index,
                          start_from=spare_at if spare is not None else None, keep_old=spare_at)
     token = folder_token(spare_at) if spare_at is not None else None

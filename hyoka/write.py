@@ -200,7 +200,8 @@ def prune(folder: Path | str, paths: Iterable[str], listing: Listing | None = No
         skip = None
         if kind == "d":
             if rel not in folders:
-                shutil.rmtree(f"{base}/{rel}")
+                with contextlib.suppress(FileNotFoundError):  # a listing older than the folder
+                    shutil.rmtree(f"{base}/{rel}")
                 skip = rel + "/"
         elif kind == "f" and rel in files:
             assert st is not None

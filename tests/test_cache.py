@@ -348,6 +348,12 @@ def test_prune_from_a_listing_made_beforehand_equals_prune_walking(tmp_path) -> 
     assert _tree(listed) == _tree(walked)
     assert sorted(p.relative_to(listed).as_posix() for p in listed.rglob("*")) == [
         "a", "a/b", "a/b/index.html", "a/index.html", "c", "c/index.html", "d", "index.html"]
+    stale = tmp_path / "stale"
+    make(stale)
+    listing = list_tree(stale)
+    shutil.rmtree(stale / "gone")  # gone since it was listed
+    prune(stale, wanted, listing)
+    assert _tree(stale) == _tree(walked)
 
 
 def test_a_kept_site_replaced_by_hand_still_gives_the_right_site(site, tmp_path) -> None:
