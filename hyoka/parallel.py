@@ -267,6 +267,16 @@ class Background:
             raise self._error
         return self._value
 
+    def wait(self) -> None:
+        """Let its process finish, whatever it gives (a build failing elsewhere: no half-written
+        file). Run in this process, it is not started any more."""
+        if not self._pid:
+            self._done = True
+            self._fn = None
+            return
+        with contextlib.suppress(Exception):
+            self.result()
+
     def cancel(self) -> None:
         """Stop the process (the result is not wanted)."""
         if self._pid and not self._done:

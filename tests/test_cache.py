@@ -127,6 +127,85 @@ def test_a_page_edited_in_the_output_is_rendered_again(site, tmp_path) -> None:
     assert _tree(site.output_dir) == _clean(site, tmp_path)
 
 
+@pytest.mark.parametrize("jobs", [1, 2])  # 2: the content file is written by another process
+def test_the_content_file_is_named_by_the_cache_and_old_ones_are_removed(site, tmp_path, jobs: int) -> None:
+    """The spans, rows and feed entries are in a file of their own (cache.save_content), named by
+    build.pickle; load_cache puts the two together; two such files at most are left."""
+    import pickle
+
+    folder = site.root / cache_mod.CACHE_DIR
+    files = sorted(site.content_dir.rglob("*.md"))
+    full = run(site, search=False, cache=False, jobs=jobs).rendered
+    for n in range(3):
+        _append(files[n], f"追記{n}。")
+        result = run(site, search=False, jobs=jobs)
+        assert result.rendered > 0
+    with open(cache_mod.cache_path(site.root), "rb") as f:
+        raw = pickle.load(f)
+    assert raw.content.startswith(cache_mod.CONTENT_PREFIX) and raw.spans == []
+    assert (folder / raw.content).is_file()
+    assert [p.name for p in folder.glob(f"{cache_mod.CONTENT_PREFIX}*")] == [raw.content]
+    assert not list(folder.glob(f".{cache_mod.CONTENT_PREFIX}*"))  # no temp file left
+    loaded = cache_mod.load_cache(site.root)
+    assert loaded is not None and loaded.spans and loaded.rows and loaded.feed
+    current = {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
+    assert {k[:3] for k in loaded.rows} == current == {k[:3] for k in loaded.feed}
+    assert run(site, search=False, jobs=jobs).rendered == 0
+    with open(cache_mod.cache_path(site.root), "rb") as f:
+        named = pickle.load(f).content
+    (folder / named).unlink()  # its content file gone: a clean build, still right
+    assert run(site, search=False, jobs=jobs).rendered == full
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_a_content_file_that_cannot_be_written_leaves_all_in_build_pickle(site, monkeypatch) -> None:
+    from hyoka import pipeline
+
+    def fails(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "save_content", fails)
+    _append(sorted(site.content_dir.rglob("*.md"))[0], "追記。")
+    run(site, search=False, jobs=2)
+    loaded = cache_mod.load_cache(site.root)
+    assert loaded is not None and loaded.content == "" and loaded.spans and loaded.rows
+    assert run(site, search=False).rendered == 0
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_failed_build_leaves_the_cache_usable(site, jobs: int) -> None:
+    """A build stopped by a sheet error, or by a template error after its content file was begun:
+    the cache still names the last good build's file, no temp file is left, and the next build
+    after the fix is right."""
+    from hyoka.problems import ProblemsFound
+
+    from .conftest import ROOT
+
+    folder = site.root / cache_mod.CACHE_DIR
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("title:", "title: [壊れた", 1), encoding="utf-8")
+    with pytest.raises(ProblemsFound):
+        run(site, search=False, jobs=jobs)
+    path.write_text(text, encoding="utf-8")
+    assert run(site, search=False, jobs=jobs).rendered == 0
+    templates = site.root / "templates"
+    templates.unlink()
+    shutil.copytree(ROOT / "templates", templates)
+    page = templates / "pages" / "404.html"
+    good = page.read_text(encoding="utf-8")
+    page.write_text("{% if %}", encoding="utf-8")
+    _append(path, "追記。")
+    with pytest.raises(ProblemsFound):
+        run(site, search=False, jobs=jobs)
+    loaded = cache_mod.load_cache(site.root)
+    assert loaded is not None and loaded.spans and (folder / loaded.content).is_file()
+    assert not list(folder.glob(f".{cache_mod.CONTENT_PREFIX}*"))
+    page.write_text(good, encoding="utf-8")
+    assert run(site, search=False, jobs=jobs).rendered > 0
+    assert _tree(site.output_dir) == _clean(site, site.root.parent / "clean-after-fix")
+
+
 def test_other_code_or_a_broken_cache_means_a_clean_build(site, tmp_path, monkeypatch) -> None:
     total = run(site, search=False, cache=False).rendered  # --no-cache: all rendered, cache rewritten
     assert run(site, search=False).rendered == 0
@@ -289,11 +368,13 @@ def test_the_replaced_site_is_kept_and_updated_into_the_next(site, tmp_path, mon
 
 def _clean_keeping_cache(config, tmp_path: Path) -> dict[str, bytes]:
     """_clean, without the clean build's cache (which describes its own folder) replacing this one's."""
-    saved = cache_mod.cache_path(config.root).read_bytes()
+    folder = config.root / cache_mod.CACHE_DIR
+    saved = {p: p.read_bytes() for p in folder.glob("*.pickle")}
     try:
         return _clean(config, tmp_path)
     finally:
-        cache_mod.cache_path(config.root).write_bytes(saved)
+        for path, data in saved.items():
+            path.write_bytes(data)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])  # 2: the kept site is listed by another process (parallel.Background)
