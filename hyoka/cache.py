@@ -42,7 +42,7 @@ CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 8
+FORMAT = 9
 
 
 @dataclass
@@ -117,9 +117,9 @@ class BuildCache:
     spans: list[LoadedSpan] = field(default_factory=list)  # the content files as loaded
     output: str = ""  # the output folder `pages` are in
     pages: dict[str, PageRecord] = field(default_factory=dict)
-    # Each sheet's share of the combined downloads: its byte ranges in them, and its CSV rows.
-    shares: dict[tuple[str, int, str], tuple[tuple[tuple[int, int], ...], tuple[int, ...]]] = field(
-        default_factory=dict)
+    # Where each sheet's share of the combined downloads is in them, and its CSV rows
+    # (opendata.ShareIndex).
+    shares: Any = None
     combined: dict[str, PageRecord] = field(default_factory=dict)  # those files as written
     shards: dict[str, Any] = field(default_factory=dict)  # the search index's shards (search.ShardRecord)
     spare: Spare | None = None  # the site the build replaced, kept for the next one

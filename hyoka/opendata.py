@@ -17,6 +17,7 @@ import operator
 import os
 import re
 import unicodedata
+from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -795,17 +796,53 @@ def combined_paths(config: SiteConfig) -> list[str]:
     return [DATA_DIR + t.name for t in tables(config)] + [f"{DATA_DIR}sheets.json"]
 
 
-def combined_files(site: Site, shares: dict[tuple[str, int, str], ShareBytes]
-                   ) -> tuple[list[tuple[str, list[Any]]], dict[tuple[str, int, str], tuple[tuple[int, int], ...]],
-                              list[Download]]:
+ShareKey = tuple[str, int, str]  # a sheet's (id, evaluation year, file hash): pipeline.share_key
+
+
+class ShareIndex:
+    """Where each sheet's share lies in the combined downloads, for the next build (the build
+    cache keeps it): the sheets' keys in the files' order, for each file the start and end of each
+    share (arrays: 10,000 sheets × 4 files), and each sheet's CSV row counts."""
+
+    def __init__(self, keys: list[ShareKey], starts: list[array], ends: list[array],
+                 rows: list[tuple[int, ...]]) -> None:
+        self.keys, self.starts, self.ends, self.rows = keys, starts, ends, rows
+        self._position: dict[ShareKey, int] | None = None
+
+    def position(self, key: ShareKey) -> int | None:
+        """Where the sheet with this key is in the files' order (None: not in them)."""
+        if self._position is None:
+            self._position = {k: j for j, k in enumerate(self.keys)}
+        return self._position.get(key)
+
+    def ranges(self, j: int) -> tuple[tuple[int, int], ...]:
+        """The byte ranges of the share at position `j`, one per file."""
+        return tuple((starts[j], ends[j]) for starts, ends in zip(self.starts, self.ends, strict=True))
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return self.keys, self.starts, self.ends, self.rows
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        self.keys, self.starts, self.ends, self.rows = state
+        self._position = None
+
+
+def share_keys(site: Site) -> list[ShareKey]:
+    """The sheets' keys in the combined downloads' order."""
+    return [(s.id, s.evaluation_year, s.source.digest) for s in _ordered(site.sheets)]
+
+
+def combined_files(site: Site, shares: dict[ShareKey, ShareBytes]
+                   ) -> tuple[list[tuple[str, list[Any]]], ShareIndex, list[Download]]:
     """The combined downloads as lists of byte chunks (written one after the other: 100 MB at
     10,000 sheets, not joined), where each sheet's share lies in them (for the next build), and
     the /data/ page's list. The bytes equal `data_files`' texts encoded."""
     cfg = site.config
     site_tables = tables(cfg)
-    keys = [(s.id, s.evaluation_year, s.source.digest) for s in _ordered(site.sheets)]
+    keys = share_keys(site)
     ordered = [shares[k] for k in keys]
-    columns: list[list[tuple[int, int]]] = []  # per file, each sheet's (start, end) in it
+    all_starts: list[array] = []
+    all_ends: list[array] = []
     files: list[tuple[str, list[Any]]] = []
     sizes: list[int] = []
     for i, path in enumerate(combined_paths(cfg)):
@@ -818,8 +855,10 @@ def combined_files(site: Site, shares: dict[tuple[str, int, str], ShareBytes]
         lengths = list(map(len, pieces))
         step = len(sep)
         # Each piece starts after the head and every piece (and separator) before it.
-        starts = list(itertools.accumulate([n + step for n in lengths[:-1]], initial=len(head))) if pieces else []
-        columns.append(list(zip(starts, map(operator.add, starts, lengths), strict=True)))
+        starts = array("q", itertools.accumulate([n + step for n in lengths[:-1]], initial=len(head))
+                       if pieces else ())
+        all_starts.append(starts)
+        all_ends.append(array("q", map(operator.add, starts, lengths)))
         if sep and pieces:
             chunks = [head, *itertools.chain.from_iterable(zip(pieces, itertools.repeat(sep)))]
             chunks[-1] = tail  # no separator after the last
@@ -827,11 +866,79 @@ def combined_files(site: Site, shares: dict[tuple[str, int, str], ShareBytes]
             chunks = [head, *pieces, tail]
         files.append((path, chunks))
         sizes.append((starts[-1] + lengths[-1] if pieces else len(head)) + len(tail))
-    schema_json = json_text(published_schema(cfg)).encode("utf-8")
-    files.append((f"{DATA_DIR}sheet.schema.json", [schema_json]))
-    sizes.append(len(schema_json))
-    rows = [sum(share[1][i] for share in ordered) for i in range(len(site_tables))]
-    return files, dict(zip(keys, zip(*columns, strict=True), strict=True)), _downloads(site_tables, sizes, rows, len(ordered))
+    files.append(_schema_file(cfg))
+    sizes.append(len(files[-1][1][0]))
+    index = ShareIndex(keys, all_starts, all_ends, [share[1] for share in ordered])
+    return files, index, _downloads(site_tables, sizes, _row_totals(index.rows, len(site_tables)), len(ordered))
+
+
+def spliced_files(site: Site, last: ShareIndex, old: Sequence[Any], shares: dict[ShareKey, ShareBytes]
+                  ) -> tuple[list[tuple[str, list[Any]]], ShareIndex, list[Download]] | None:
+    """combined_files after an edit, from the last build's files (`old`, as `last` describes
+    them): when the sheets are the same ones in the same order, and only those in `shares` have
+    new shares (each in the place of its last version), each file is the old bytes with those
+    pieces put in (chunks of the old files and the new pieces: nothing is cut per sheet). None when
+    that is not so. Same bytes and index as combined_files."""
+    keys = share_keys(site)
+    if len(keys) != len(last.keys) or len(old) != len(last.starts):
+        return None
+    changed = [j for j, (new, was) in enumerate(zip(keys, last.keys, strict=True)) if new != was]
+    for k in shares:  # a share made again with the same key (its sheet.json was rewritten)
+        j = last.position(k)
+        if j is not None:
+            changed.append(j)
+    changed = sorted(set(changed))
+    if any(keys[j] not in shares or keys[j][:2] != last.keys[j][:2] for j in changed):
+        return None
+    if len(changed) != len(shares):
+        return None  # a share that has no place in the old files
+    cfg = site.config
+    site_tables = tables(cfg)
+    files: list[tuple[str, list[Any]]] = []
+    sizes: list[int] = []
+    all_starts: list[array] = []
+    all_ends: list[array] = []
+    for i, path in enumerate(combined_paths(cfg)):
+        data = memoryview(old[i])
+        old_starts, old_ends = last.starts[i], last.ends[i]
+        chunks: list[Any] = []
+        starts = array("q")
+        ends = array("q")
+        at = 0  # in the old file: what is written so far
+        shift = 0  # how much later the new file has what the old one has from `at` on
+        done = 0  # positions whose bounds are made
+        for j in changed:
+            a, b = old_starts[j], old_ends[j]
+            piece = shares[keys[j]][0][i]
+            starts.extend(map(shift.__add__, old_starts[done:j]))
+            ends.extend(map(shift.__add__, old_ends[done:j]))
+            chunks += [data[at:a], piece]
+            starts.append(a + shift)
+            ends.append(a + shift + len(piece))
+            shift += len(piece) - (b - a)
+            at, done = b, j + 1
+        starts.extend(map(shift.__add__, old_starts[done:]))
+        ends.extend(map(shift.__add__, old_ends[done:]))
+        chunks.append(data[at:])
+        files.append((path, [c for c in chunks if len(c)]))
+        sizes.append(len(data) + shift)
+        all_starts.append(starts)
+        all_ends.append(ends)
+    files.append(_schema_file(cfg))
+    sizes.append(len(files[-1][1][0]))
+    rows = list(last.rows)
+    for j in changed:
+        rows[j] = shares[keys[j]][1]
+    index = ShareIndex(keys, all_starts, all_ends, rows)
+    return files, index, _downloads(site_tables, sizes, _row_totals(rows, len(site_tables)), len(keys))
+
+
+def _schema_file(cfg: SiteConfig) -> tuple[str, list[Any]]:
+    return f"{DATA_DIR}sheet.schema.json", [json_text(published_schema(cfg)).encode("utf-8")]
+
+
+def _row_totals(rows: Sequence[tuple[int, ...]], tables_count: int) -> list[int]:
+    return [sum(r[i] for r in rows) for i in range(tables_count)]
 
 
 def web_paths(site: Site) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import mmap
 import os
 import pickle
@@ -278,7 +277,8 @@ class Produced:
     files: int = 0
     rendered: int = 0
     pages: dict[str, PageRecord] = field(default_factory=dict)  # for the next build's cache
-    shares: dict[tuple[str, int, str], Share] = field(default_factory=dict)
+    shares: dict[tuple[str, int, str], opendata.ShareBytes] = field(default_factory=dict)  # the new ones
+    index: opendata.ShareIndex | None = None  # where every share is in the combined downloads
     combined: dict[str, PageRecord] = field(default_factory=dict)
     # Files with the same bytes as in the last build's output (linked from it, or rendered again
     # to the same text; the latter only looked for in a build with search, its one use).
@@ -374,8 +374,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     items: list[tuple[PageJob | Sheet, str]] = []
     # Unchanged sheets' shares, as the cache has them (their byte ranges in old_combined): cut
     # from those files where the downloads are written (another process, in an edit build).
-    reused_shares: dict[tuple[str, int, str], Share] = {}
-    old_shares = previous.shares if previous is not None and old_combined is not None else {}
+    reused_shares: dict[tuple[str, int, str], int] = {}  # key → its place in old_index
+    old_index = previous.shares if previous is not None and old_combined is not None else None
+    if not isinstance(old_index, opendata.ShareIndex):
+        old_index = None
     old_pages = previous.pages if previous is not None else {}
     # A sheet.json's fingerprint is the last build's when its file has the same bytes, and code
     # and configuration are the same: then it is not computed again (10,000 hashes).
@@ -383,11 +385,11 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     for sheet in site.sheets:
         path = f"{sheet.url}{opendata.SHEET_JSON}"
         k = share_key(sheet)
-        hit = old_shares.get(k)
-        record = old_pages.get(path) if same_base and hit is not None else None
+        j = old_index.position(k) if old_index is not None else None
+        record = old_pages.get(path) if same_base and j is not None else None
         key = record.key if record is not None else fingerprint(base_key, path, sheet_dep(sheet))
-        if hit is not None and old is not None and keep(path, key):
-            reused_shares[k] = hit
+        if j is not None and old is not None and keep(path, key):
+            reused_shares[k] = j
         else:
             items.append((sheet, key))
     shares_due = len(items)
@@ -436,24 +438,36 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         for page in opendata.web_files(site, html_paths):
             write_file(folder, page.path, page.text, folder_made, replace=updating)
 
-    def write_downloads() -> tuple[dict[str, PageRecord], dict[Any, Any]]:
-        """The combined downloads and the /data/ page (listing them), from every sheet's share:
-        their records, and where each share lies in them."""
-        assert old_combined is not None or not reused_shares
-        shares = {**{k: _cut(old_combined, hit) for k, hit in reused_shares.items()}, **out.shares}
-        combined, where, downloads = opendata.combined_files(site, shares)
+    Combined = tuple[list[tuple[str, list[Any]]], opendata.ShareIndex, list[opendata.Download]]
+
+    def combine() -> Combined:
+        """The combined downloads' chunks, the index of the shares in them, the /data/ page's list:
+        the last build's files with the new shares put in where they can be (an edit), else made
+        of every share."""
+        if same_base and old_index is not None and old_combined is not None:
+            spliced = opendata.spliced_files(site, old_index, old_combined, out.shares)
+            if spliced is not None:
+                return spliced
+        assert (old_index is not None and old_combined is not None) or not reused_shares
+        shares = {**{k: _cut(old_combined, old_index, j) for k, j in reused_shares.items()}, **out.shares}
+        return opendata.combined_files(site, shares)
+
+    def write_downloads(combined: Combined | None = None
+                        ) -> tuple[dict[str, PageRecord], opendata.ShareIndex | None]:
+        """The combined downloads and the /data/ page (listing them): their records, and the
+        index of the shares in them (None when `combined` was given: the caller has it)."""
+        files, index, downloads = combined if combined is not None else combine()
         records = {}
-        for path, chunks in combined:
+        for path, chunks in files:
             records[path] = PageRecord.of("", write_file(folder, path, chunks, folder_made, replace=updating))
         data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
         write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made,
                    replace=updating)
-        return records, where
+        return records, None if combined is not None else index
 
-    def downloads_written(records: dict[str, PageRecord], where: dict[Any, Any]) -> None:
+    def downloads_written(records: dict[str, PageRecord], index: opendata.ShareIndex) -> None:
         out.combined = records
-        # Byte ranges, for the next build.
-        out.shares = {k: (where[k], v[1]) for k, v in itertools.chain(reused_shares.items(), out.shares.items())}
+        out.index = index  # for the next build
 
     if len(items) <= 96:
         # Few to render (an edit): the changed sheets' shares first, then the downloads are
@@ -465,7 +479,12 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         out.shares.update(shares)
         out.rendered += len(records)
 
-        downloads = Background(write_downloads, jobs=jobs)
+        # An edit's downloads are the last ones with its shares put in: worked out here (a few
+        # chunks, the index for the next build), written by the other process.
+        spliced = None
+        if same_base and old_index is not None and old_combined is not None:
+            spliced = opendata.spliced_files(site, old_index, old_combined, out.shares)
+        downloads = Background(partial(write_downloads, spliced), jobs=jobs)
         try:
             rest = [item for item in items if not isinstance(item[0], Sheet)]
             records, _, same, rows = span(rest)
@@ -476,7 +495,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                 on_files(len(records) + len(first))
             kill_point("write")  # test hook: after the first files
             write_web_files()
-            downloads_written(*downloads.result())
+            records, index = downloads.result()
+            downloads_written(records, spliced[1] if spliced is not None else index)
         finally:
             downloads.cancel()
         out.files = len(out.pages) + len(out.combined) + 1 + len(opendata.web_paths(site))
@@ -486,7 +506,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     write_web_files()  # while the workers render
 
     if not shares_due:
-        downloads_written(*write_downloads())
+        downloads_written(*write_downloads())  # type: ignore[arg-type]
     for records, shares, same, rows in results:
         htmlparts.keep_list_rows(rows)
         out.pages.update(records)
@@ -499,14 +519,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if shares and shares_due:
             shares_due -= len(shares)
             if not shares_due:
-                downloads_written(*write_downloads())
+                downloads_written(*write_downloads())  # type: ignore[arg-type]
     out.files = len(out.pages) + len(out.combined) + 1 + len(opendata.web_paths(site))
     return out
-
-
-# A sheet's share of the combined downloads: in a build, its encoded pieces (opendata.ShareBytes);
-# in the cache, where those pieces lie in the combined files (byte ranges) and its CSV rows.
-Share = tuple[tuple[Any, ...], tuple[int, ...]]
 
 
 def share_key(sheet: Sheet) -> tuple[str, int, str]:
@@ -536,12 +551,11 @@ def _old_combined(site: Site, previous: BuildCache | None, old: str | None) -> l
     return files
 
 
-def _cut(old_combined: list[Any] | None, hit: Share) -> Share:
-    """A sheet's encoded share, cut from the previous build's combined downloads (`hit`: its byte
-    ranges in them, and its CSV rows, as the cache has them)."""
-    assert old_combined is not None
-    where, rows = hit
-    return tuple(memoryview(data)[a:b] for data, (a, b) in zip(old_combined, where, strict=True)), rows
+def _cut(old_combined: list[Any] | None, index: opendata.ShareIndex | None, j: int) -> opendata.ShareBytes:
+    """The encoded share at place `j` of the previous build's combined downloads."""
+    assert old_combined is not None and index is not None
+    return (tuple(memoryview(data)[a:b] for data, (a, b) in zip(old_combined, index.ranges(j), strict=True)),
+            index.rows[j])
 
 
 def output_paths(site: Site, page_jobs: Sequence[PageJob] | None = None) -> list[str]:
@@ -695,7 +709,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         rows = {k: v for k, v in rows.items() if k not in rows_now}
         feed = {k: v for k, v in feed.items() if k not in feed_now}
     save_cache(config.root, BuildCache(
-        code_stamp(), config_text, [] if name else record, str(output), produced.pages, produced.shares,
+        code_stamp(), config_text, [] if name else record, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, previous.pages) if previous is not None and token else None,
         started_ns=started, rows=rows, feed=feed, content=name))
     return BuildResult(site, count, warnings, produced.rendered)

@@ -732,3 +732,68 @@ def test_json_text_of_keys_and_scalars_equals_json_dumps(value) -> None:
                 opendata.json_text(v)
             continue
         assert opendata.json_text(v) == expected
+
+
+def _shares(site) -> dict:
+    site_tables, base = opendata.tables(site.config), opendata.site_url(site.config)
+    return {(s.id, s.evaluation_year, s.source.digest): opendata.share_bytes(opendata.sheet_data(s, site_tables, base))
+            for s in site.sheets}
+
+
+def _joined(files) -> dict[str, bytes]:
+    return {path: b"".join(bytes(c) for c in chunks) for path, chunks in files}
+
+
+@pytest.mark.parametrize("edited", [[0], [3, 4], [-1], [0, 5, -1], "all", []])
+def test_spliced_downloads_equal_combined_ones(config, edited) -> None:
+    """After an edit, the combined downloads made from the last build's files with the edited
+    sheets' shares put in (opendata.spliced_files) are the bytes, index and /data/ list that
+    combined_files makes of every share: shorter and longer shares, the first and the last."""
+    sheets, _ = load_and_validate(config)
+    site = collect(sheets, config)
+    files, index, _ = opendata.combined_files(site, _shares(site))
+    old = [data for path, data in _joined(files).items() if path in opendata.combined_paths(config)]
+    order = opendata.share_keys(site)
+    picks = range(len(order)) if edited == "all" else edited
+    targets = {order[j][:2] for j in picks}
+    changed = []
+    for n, s in enumerate(sheets):
+        if (s.id, s.evaluation_year) in targets:  # a longer or a shorter title, a new file hash
+            title = s.title + "（改）" * (n % 3) if n % 2 else s.title[:-1]
+            s = replace(s, title=title, source=replace(s.source, digest=f"{n:032x}"))
+        changed.append(s)
+    new_site = collect(changed, config)
+    every = _shares(new_site)
+    new = {k: v for k, v in every.items() if k[:2] in targets}
+    spliced = opendata.spliced_files(new_site, index, old, new)
+    assert spliced is not None
+    expected = opendata.combined_files(new_site, every)
+    assert _joined(spliced[0]) == _joined(expected[0])
+    assert spliced[1].__getstate__() == expected[1].__getstate__()
+    assert spliced[2] == expected[2]
+
+
+def test_spliced_downloads_need_the_same_sheets_in_the_same_places(config) -> None:
+    sheets, _ = load_and_validate(config)
+    site = collect(sheets, config)
+    files, index, _ = opendata.combined_files(site, _shares(site))
+    old = [data for path, data in _joined(files).items() if path in opendata.combined_paths(config)]
+    fewer = collect(sheets[1:], config)
+    assert opendata.spliced_files(fewer, index, old, {}) is None  # a sheet removed
+    edited = [replace(sheets[0], source=replace(sheets[0].source, digest="f" * 32)), *sheets[1:]]
+    assert opendata.spliced_files(collect(edited, config), index, old, {}) is None  # no share for it
+    assert opendata.spliced_files(site, index, old[:-1], {}) is None  # not the files it describes
+
+
+def test_a_share_made_again_with_the_same_key_is_put_in_its_place(config) -> None:
+    """A sheet.json rewritten (its file edited by hand in the output) makes its share again with
+    the same key: spliced in where it was, same bytes."""
+    sheets, _ = load_and_validate(config)
+    site = collect(sheets, config)
+    every = _shares(site)
+    files, index, downloads = opendata.combined_files(site, every)
+    old = [data for path, data in _joined(files).items() if path in opendata.combined_paths(config)]
+    key = index.keys[2]
+    spliced = opendata.spliced_files(site, index, old, {key: every[key]})
+    assert spliced is not None and _joined(spliced[0]) == _joined(files)
+    assert spliced[1].__getstate__() == index.__getstate__() and spliced[2] == downloads
