@@ -589,6 +589,17 @@ def keep_feed_entries(entries: dict[tuple[str, int, str, str], str]) -> None:
     _FEED_ENTRIES.update(entries)
 
 
+def feed_entry_count() -> int:
+    return len(_FEED_ENTRIES)
+
+
+def feed_entries_since(count: int) -> list[tuple[tuple[str, int, str, str], str]]:
+    """The entries made since the memo held `count` (all of them when it was cleared meanwhile)."""
+    if count > len(_FEED_ENTRIES):
+        count = 0
+    return list(itertools.islice(_FEED_ENTRIES.items(), count, None))
+
+
 def feed_entries_of(current: set[tuple[str, int, str]]) -> dict[tuple[str, int, str, str], str]:
     """The kept entries of the sheets with these (id, evaluation year, file hash) keys (what the
     build cache saves for the next build)."""

@@ -636,6 +636,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     # renders (at 10,000 sheets, 60 MB: 0.15 s of pickling after an edit).
     current = {share_key(s) for s in sheets}  # what the rows and feed entries are kept by
     rows_now, feed_now = htmlparts.list_rows_of(current), opendata.feed_entries_of(current)
+    rows_mark, feed_mark = htmlparts.list_rows_count(), opendata.feed_entry_count()  # made after: in build.pickle
     content = Background(partial(save_content, config.root, record, rows_now, feed_now), jobs=workers)
     pending.append(content)
     with long_lived():
@@ -700,14 +701,15 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
                          start_from=spare_at if spare is not None else None, keep_old=spare_at)
     token = folder_token(spare_at) if spare_at is not None else None
     assert previous is not None or token is None
-    rows, feed = htmlparts.list_rows_of(current), opendata.feed_entries_of(current)
     try:
         name = content.result()
     except (OSError, BuildError):  # then all of it goes into build.pickle
         name = ""
-    if name:  # the rows and entries made by this build
-        rows = {k: v for k, v in rows.items() if k not in rows_now}
-        feed = {k: v for k, v in feed.items() if k not in feed_now}
+    if name:  # the rows and entries this build made
+        rows = {k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current}
+        feed = {k: v for k, v in opendata.feed_entries_since(feed_mark) if k[:3] in current}
+    else:
+        rows, feed = htmlparts.list_rows_of(current), opendata.feed_entries_of(current)
     save_cache(config.root, BuildCache(
         code_stamp(), config_text, [] if name else record, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, previous.pages) if previous is not None and token else None,
