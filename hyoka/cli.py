@@ -169,7 +169,7 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         say(f"{len(result.site.sheets)}件のシートから {result.pages}ページを "
             f"{pipeline.rel_path(config.output_dir, config.root)}/ に書き出しました"
             f"（{time.perf_counter() - start:.1f}秒）。")
-        reused = result.pages - result.rendered - pipeline.always_written(result.site)
+        reused = result.reused
         if reused > 0:
             say(f"前回のビルドから変わらない {reused}ページはそのまま使いました（すべて作り直すには --no-cache）。")
         return 0

@@ -92,6 +92,12 @@ class Site:
     _division_of: dict[tuple[str, int], Group] = field(repr=False, default_factory=dict)
     _field_of: dict[tuple[str, int], Group] = field(repr=False, default_factory=dict)
 
+    @functools.cached_property
+    def unplanned(self) -> tuple[Sheet, ...]:
+        """Sheets without a 総合計画 分野 (templates/pages/plan.html counts them: a Jinja filter
+        over 10,000 sheets took 0.05 s of every build after an edit)."""
+        return tuple([s for s in self.sheets if not s.plan.field])
+
     @property
     def latest_year(self) -> int:
         """The newest evaluation year."""

@@ -971,12 +971,15 @@ def data_page_job(site: Site, files: DataFiles) -> PageJob:
                                                   "has_feed": site_url(site.config) is not None})
 
 
-def web_files(site: Site, paths: Iterable[str]) -> list[Page]:
-    """robots.txt, and with base_url the Atom feed and the sitemap of every HTML page in `paths`."""
+def web_files(site: Site, paths: Iterable[str], *, with_sitemap: bool = True) -> list[Page]:
+    """robots.txt, and with base_url the Atom feed and the sitemap of every HTML page in `paths`
+    (not with `with_sitemap` False: the build has it already)."""
     base = site_url(site.config)
     out = []
     if base:
-        out += [Page("feed.xml", atom_feed(site, base)), Page("sitemap.xml", sitemap(paths, base))]
+        out.append(Page("feed.xml", atom_feed(site, base)))
+        if with_sitemap:
+            out.append(Page("sitemap.xml", sitemap(paths, base)))
     out.append(Page("robots.txt", robots_txt(base)))
     return out
 

@@ -71,6 +71,8 @@ RACY_NS = 2_000_000_000
 # once the index is written, before the folder replaces the output.
 INDEX_COPIES = ".hyoka-index"
 
+SITEMAP = "sitemap.xml"
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -80,6 +82,7 @@ class BuildResult:
     pages: int
     warnings: list[Problem]
     rendered: int = 0  # pages and sheet.json files rendered (the others were reused from the last build)
+    reused: int = 0  # files taken from the last build as they were
 
 
 def load_sheet(path: Path, config: SiteConfig, rel: str | None = None) -> tuple[Sheet | None, list[Problem]]:
@@ -283,6 +286,12 @@ class Produced:
     # Files with the same bytes as in the last build's output (linked from it, or rendered again
     # to the same text; the latter only looked for in a build with search, its one use).
     same: set[str] = field(default_factory=set)
+    kept_web: int = 0  # of the files always_written counts, those kept from the last build (the sitemap)
+
+    @property
+    def reused(self) -> int:
+        """Files taken from the last build as they were."""
+        return len(self.pages) - self.rendered - (SITEMAP in self.pages and not self.kept_web)
 
 
 def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
@@ -435,8 +444,15 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
 
     def write_web_files() -> None:
-        for page in opendata.web_files(site, html_paths):
-            write_file(folder, page.path, page.text, folder_made, replace=updating)
+        """The feed, robots.txt and the sitemap; the sitemap is the last build's while the pages'
+        paths and the site's address are the same (12,700 addresses at 10,000 sheets)."""
+        sitemap_key = fingerprint(base_key, SITEMAP, *html_paths)
+        kept_map = old is not None and keep(SITEMAP, sitemap_key)
+        out.kept_web = int(kept_map)
+        for page in opendata.web_files(site, html_paths, with_sitemap=not kept_map):
+            st = write_file(folder, page.path, page.text, folder_made, replace=updating)
+            if page.path == SITEMAP:
+                out.pages[SITEMAP] = PageRecord.of(sitemap_key, st)
 
     Combined = tuple[list[tuple[str, list[Any]]], opendata.ShareIndex, list[opendata.Download]]
 
@@ -499,7 +515,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             downloads_written(records, spliced[1] if spliced is not None else index)
         finally:
             downloads.cancel()
-        out.files = len(out.pages) + len(out.combined) + 1 + len(opendata.web_paths(site))
+        out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
         return out
 
     results = map_spans(span, items, jobs=jobs, span=48)
@@ -520,7 +536,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             shares_due -= len(shares)
             if not shares_due:
                 downloads_written(*write_downloads())  # type: ignore[arg-type]
-    out.files = len(out.pages) + len(out.combined) + 1 + len(opendata.web_paths(site))
+    out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
     return out
 
 
@@ -683,8 +699,8 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
                                old_output=old_output, page_jobs=page_jobs,
                                index_pages=folder / INDEX_COPIES if search else None, kept=kept)
-        if produced.files > produced.rendered:
-            progress.log(f"  前回から変わらないファイル {produced.files - produced.rendered - always_written(site)}件は"
+        if produced.reused:
+            progress.log(f"  前回から変わらないファイル {produced.reused}件は"
                          "生成し直さずに使いました", verbose=True)
         return produced.files
 
@@ -714,7 +730,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         code_stamp(), config_text, [] if name else record, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, previous.pages) if previous is not None and token else None,
         started_ns=started, rows=rows, feed=feed, content=name))
-    return BuildResult(site, count, warnings, produced.rendered)
+    return BuildResult(site, count, warnings, produced.rendered, produced.reused)
 
 
 def asset_paths(assets: Path) -> list[str]:
@@ -724,8 +740,3 @@ def asset_paths(assets: Path) -> list[str]:
     base = os.fspath(assets)
     return [f"assets/{os.path.relpath(os.path.join(where, name), base).replace(os.sep, '/')}"
             for where, _, names in os.walk(base) for name in names]
-
-
-def always_written(site: Site) -> int:
-    """Files every build writes anew: the combined downloads, the /data/ page, feed, sitemap, robots.txt."""
-    return len(opendata.data_paths(site)) + len(opendata.web_paths(site))
