@@ -651,14 +651,14 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     # What the cache keeps of the content is known now: another process writes it while this one
     # renders (at 10,000 sheets, 60 MB: 0.15 s of pickling after an edit).
     current = {share_key(s) for s in sheets}  # what the rows and feed entries are kept by
-    rows_now, feed_now = htmlparts.list_rows_of(current), opendata.feed_entries_of(current)
     rows_mark, feed_mark = htmlparts.list_rows_count(), opendata.feed_entry_count()  # made after: in build.pickle
-    content = Background(partial(save_content, config.root, record, rows_now, feed_now), jobs=workers)
+    content = Background(partial(_save_content, config.root, record, current), jobs=workers)
     pending.append(content)
     with long_lived():
         site = collect(sheets, config)
         page_jobs = plan_pages(site)
-    check_paths(output_paths(site, page_jobs))
+    paths = output_paths(site, page_jobs)
+    check_paths(paths)
     kill_point("render")
     index = None
     shards: dict[str, ShardRecord] = {}  # the index's shards as written, for the next build
@@ -693,7 +693,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
             assert spare is not None
             # The listing is of the folder claimed only if it is the very folder walked.
             walked = listed if folder_token(folder) == spare.token else None
-            kept = KeptSite(spare.pages, prune(folder, [*output_paths(site, page_jobs), *asset_paths(assets)],
+            kept = KeptSite(spare.pages, prune(folder, [*paths, *asset_paths(assets)],
                                                walked))
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
@@ -731,6 +731,11 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         produced.combined, shards, spare=Spare(token, previous.pages) if previous is not None and token else None,
         started_ns=started, rows=rows, feed=feed, content=name))
     return BuildResult(site, count, warnings, produced.rendered, produced.reused)
+
+
+def _save_content(root: Path, record: list[LoadedSpan], current: set[tuple[str, int, str]]) -> str:
+    """cache.save_content with the rows and feed entries of the current sheets kept so far."""
+    return save_content(root, record, htmlparts.list_rows_of(current), opendata.feed_entries_of(current))
 
 
 def asset_paths(assets: Path) -> list[str]:

@@ -324,8 +324,11 @@ def _check_page_path(path: str, seen: dict[str, str]) -> None:
 
     Case is folded: on Windows and macOS disks 「DX推進課」 and 「dx推進課」 are one folder.
     """
-    parts = [p for p in path.split("/") if p not in ("", ".")]  # as PurePosixPath(path).parts
-    if not parts or path.startswith("/") or ".." in parts or "\\" in path:
+    # As PurePosixPath(path).parts: none, or one of them "..". Split into parts only when the text
+    # could be such (32,000 paths at 10,000 sheets).
+    odd = ".." in path or not path.strip("./")
+    if (path.startswith("/") or "\\" in path
+            or (odd and (".." in (parts := [p for p in path.split("/") if p not in ("", ".")]) or not parts))):
         raise BuildError(f"ページの書き出し先が出力フォルダの外を指しています: {path}",
                          "開発者に知らせてください（名前から URL を作る処理の誤りです）。")
     key = path.casefold()

@@ -8,6 +8,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hyoka.cli import main
 from hyoka.pipeline import run
@@ -182,3 +184,21 @@ def test_write_file_writes_chunks_in_order_through_short_writes(tmp_path, monkey
     st = write_file(tmp_path, "data/sheets.json", chunks, set())
     monkeypatch.undo()
     assert (tmp_path / "data/sheets.json").read_bytes() == expected and st.st_size == len(expected)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab./\\課 ", max_size=12))
+def test_page_path_check_is_the_parts_rule(path: str) -> None:
+    """write._check_page_path refuses what PurePosixPath's parts tell it to: no parts, "..", an
+    absolute path or a backslash (it looks at the parts only when the text has "..")."""
+    from pathlib import PurePosixPath
+
+    from hyoka.write import _check_page_path
+    parts = PurePosixPath(path).parts if path else ()
+    bad = not [p for p in parts if p != "/"] or path.startswith("/") or ".." in parts or "\\" in path
+    try:
+        _check_page_path(path, {})
+        refused = False
+    except BuildError:
+        refused = True
+    assert refused == bad
