@@ -254,16 +254,15 @@ def plan_pages(site: Site, memo: dict[str, Any] | None = None) -> list[PageJob]:
     """
     cfg = site.config
     jobs: list[PageJob] = []
-    dep_of: dict[int, str] = {}  # each sheet is listed on several pages: its dependency string once
+    # Each sheet is listed on several pages: its dependency string made once, looked up by id
+    # (60,000 lookups at 10,000 sheets, in C).
+    dep_of: dict[int, str] = {id(s): sheet_dep(s) for s in site.sheets}
 
     def sheets_deps(sheets: Any) -> tuple[str, ...]:
-        out = []
-        for s in sheets:
-            dep = dep_of.get(id(s))
-            if dep is None:
-                dep = dep_of[id(s)] = sheet_dep(s)
-            out.append(dep)
-        return tuple(out)
+        try:
+            return tuple(map(dep_of.__getitem__, map(id, sheets)))
+        except KeyError:  # a sheet not in site.sheets (a group made by hand)
+            return tuple(dep_of.get(id(s)) or sheet_dep(s) for s in sheets)
 
     known_groups: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = memo.get("groups", {}) if memo else {}
     made_groups: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {}
