@@ -653,3 +653,14 @@ def test_the_last_downloads_are_read_where_they_cannot_be_mapped(site, tmp_path,
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + "\n\n追記しました。\n", encoding="utf-8")
     run(site, search=False)
     assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_scan_content_lists_and_stats_every_file(site) -> None:
+    """pipeline.scan_content (run by another process while the cache is read) gives the listing
+    load.content_listing gives and each file's stat_key."""
+    from hyoka import parallel, pipeline
+    from hyoka.load import content_listing
+
+    files, rels, stats = parallel.Background(lambda: pipeline.scan_content(site)).result()
+    assert (files, rels) == content_listing(site.content_dir, site.root)
+    assert stats == [cache_mod.file_stat(f) for f in files] and all(stats)
