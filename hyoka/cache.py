@@ -203,7 +203,8 @@ def save_cache(root: Path, cache: BuildCache) -> None:
     """Write the cache atomically; a failure to write it never fails the build (it was built).
 
     Then the content files (save_content) older than the one `cache` names are removed (a newer one
-    is a build's running beside this one).
+    may be a build's running beside this one, a slower one's is then lost: the next build is a
+    clean one), and temp files not written to since this build began.
     """
     folder = root / CACHE_DIR
     try:
@@ -218,9 +219,15 @@ def save_cache(root: Path, cache: BuildCache) -> None:
             raise
         ours = os.stat(folder / cache.content).st_mtime_ns if cache.content else None
         for entry in os.scandir(folder):
-            if (entry.name.startswith(CONTENT_PREFIX) and entry.name != cache.content
-                    and (ours is None or entry.stat().st_mtime_ns <= ours)):
-                Path(entry.path).unlink(missing_ok=True)
+            name = entry.name
+            if name.startswith(CONTENT_PREFIX) and name != cache.content:
+                if ours is None or entry.stat().st_mtime_ns <= ours:
+                    Path(entry.path).unlink(missing_ok=True)
+            elif name.startswith((f".{CONTENT_PREFIX}", f".{CACHE_FILE}.")):
+                # A temp file of a build killed while it wrote (60 MB at 10,000 sheets): one not
+                # written to since this build began is no other build's at work.
+                if entry.stat().st_mtime_ns < cache.started_ns:
+                    Path(entry.path).unlink(missing_ok=True)
     except OSError:
         pass
 

@@ -206,34 +206,52 @@ class _Shared:
 
 class Background:
     """fn() run in a forked process while this one goes on; result() waits for it and returns its
-    value (pickled back), or raises what it raised. Where a process cannot be forked (Windows) or
-    one process is asked for, fn runs in this process when result() is first called.
+    value (pickled back), or raises what it raised. Where a process cannot be forked (Windows, or
+    the fork fails) or one process is asked for, fn runs in this process when result() is first
+    called.
 
-    For a part of a stage that only reads (the walk of a kept site while the content is loaded):
-    what fn changes in its process is not seen here.
+    For a part of a stage that only reads or writes files of its own (the walk of a kept site
+    while the content is loaded): what fn changes in its process is not seen here. A process that
+    is not waited for must be cancelled (or waited for): interrupted while waiting, result() kills
+    it before it raises.
     """
 
     def __init__(self, fn: Callable[[], R], *, jobs: int = 2) -> None:
         self._fn: Callable[[], Any] | None = fn
-        self._pid = 0
+        self._pid = 0  # the process, until it is reaped
         self._read = -1
         self._done = False
         self._value: Any = None
         self._error: BaseException | None = None
         if jobs <= 1 or not can_fork():
             return
-        read, write = os.pipe()
-        pid = os.fork()
+        parent = os.getpid()
+        try:
+            read, write = os.pipe()
+        except OSError:  # no file descriptors left: run it here
+            return
+        try:
+            pid = os.fork()
+        except OSError:  # no process can be made (a limit, no memory): run it here
+            os.close(read)
+            os.close(write)
+            return
         if pid == 0:  # the child: never returns into the caller's code
             code = 0
             try:
                 os.close(read)
                 _die_with_parent()
+                if os.getppid() != parent:  # the parent died before it could be told to
+                    os._exit(1)
                 try:
                     data = pickle.dumps((True, fn()), protocol=pickle.HIGHEST_PROTOCOL)
                 except BaseException as exc:  # sent back as it is, raised in the parent
                     code = 1
-                    data = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+                    try:
+                        data = pickle.dumps((False, exc), protocol=pickle.HIGHEST_PROTOCOL)
+                    except Exception:  # an error that cannot be pickled: its text
+                        data = pickle.dumps((False, RuntimeError(f"{type(exc).__name__}: {exc}")),
+                                            protocol=pickle.HIGHEST_PROTOCOL)
                 with os.fdopen(write, "wb") as f:
                     f.write(data)
             finally:
@@ -243,26 +261,32 @@ class Background:
 
     def result(self) -> Any:
         if not self._done:
-            self._done = True
             fn, self._fn = self._fn, None
             if self._pid:
-                with os.fdopen(self._read, "rb") as f:
-                    data = f.read()
-                os.waitpid(self._pid, 0)
-                if not data:  # it died before it could answer
-                    self._error = _broken()
-                else:
+                try:
+                    with os.fdopen(self._read, "rb") as f:
+                        self._read = -1
+                        data = f.read()
+                    os.waitpid(self._pid, 0)
+                    self._pid = 0
+                except BaseException:  # interrupted (Ctrl-C): the process is stopped, not left
+                    self.cancel()
+                    raise
+                try:
                     ok, value = pickle.loads(data)
-                    if ok:
-                        self._value = value
-                    else:
-                        self._error = value
+                except Exception:  # it died before it could answer, or in the middle of it
+                    ok, value = False, _broken()
+                if ok:
+                    self._value = value
+                else:
+                    self._error = value
             else:
                 assert fn is not None
                 try:
                     self._value = fn()
                 except Exception as exc:
                     self._error = exc
+            self._done = True
         if self._error is not None:
             raise self._error
         return self._value
@@ -278,12 +302,16 @@ class Background:
             self.result()
 
     def cancel(self) -> None:
-        """Stop the process (the result is not wanted)."""
-        if self._pid and not self._done:
-            self._done = True
-            with contextlib.suppress(OSError):
-                os.kill(self._pid, signal.SIGKILL)
+        """Stop the process (the result is not wanted) and reap it."""
+        self._done = True
+        self._fn = None
+        if self._read >= 0:
             with contextlib.suppress(OSError):
                 os.close(self._read)
+            self._read = -1
+        if self._pid:
+            pid, self._pid = self._pid, 0
             with contextlib.suppress(OSError):
-                os.waitpid(self._pid, 0)
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)

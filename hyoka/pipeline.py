@@ -60,7 +60,16 @@ from .search import (
     pagefind_executable,
 )
 from .validate import check_duplicates, validate_source
-from .write import check_output_dir, check_paths, kill_point, list_tree, prune, write_file, write_folder
+from .write import (
+    Listing,
+    check_output_dir,
+    check_paths,
+    kill_point,
+    list_tree,
+    prune,
+    write_file,
+    write_folder,
+)
 
 # A content file changed within this long before the last build began reading (or while it read)
 # is read and hashed again even when its stat is the recorded one: a file's mtime moves in ticks
@@ -619,27 +628,28 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     # reads the cache (at 10,000 sheets, 0.08 s); `started` is before the first of those stats.
     started = time.time_ns()
     scanned = Background(partial(scan_content, config), jobs=workers)
-    with long_lived():
-        previous = load_cache(config.root) if cache else None
-    config_text = repr(config)
-    known = previous.spans if previous is not None and previous.config == config_text else None
-    if known is not None:
-        htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
-        opendata.keep_feed_entries(previous.feed)
-    old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
-    # The site this build replaces is kept for the next one (when its files' records are known),
-    # and the one the last build replaced is updated into this one (when it is the one recorded).
-    spare_at = spare_folder(config.root, output) if old_output is not None else None
-    spare = previous.spare if previous is not None and spare_at is not None else None
-    if spare is not None and folder_token(spare_at) != spare.token:
-        spare = None
-    # What that site holds is read by another process while this one loads the content (at
-    # 10,000 sheets, walking its 12,700 folders took 0.2 s of a 2 s build after one edit).
-    listing = None
-    if spare is not None and workers > 1 and can_fork():  # else prune walks the claimed folder
-        listing = Background(partial(list_tree, spare_at), jobs=workers)
+    listing: Background | None = None
     pending: list[Background] = []
     try:
+        with long_lived():
+            previous = load_cache(config.root) if cache else None
+        config_text = repr(config)
+        known = previous.spans if previous is not None and previous.config == config_text else None
+        if known is not None:
+            htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
+            opendata.keep_feed_entries(previous.feed)
+        old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
+        # The site this build replaces is kept for the next one (when its files' records are
+        # known), and the one the last build replaced is updated into this one (when it is the one
+        # recorded).
+        spare_at = spare_folder(config.root, output) if old_output is not None else None
+        spare = previous.spare if previous is not None and spare_at is not None else None
+        if spare is not None and folder_token(spare_at) != spare.token:
+            spare = None
+        # What that site holds is read by another process while this one loads the content (at
+        # 10,000 sheets, walking its 12,700 folders took 0.2 s of a 2 s build after one edit).
+        if spare is not None and spare_at is not None and workers > 1 and can_fork():
+            listing = Background(partial(_listed, spare_at), jobs=workers)  # else prune walks it
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
                       spare=spare, listing=listing, pending=pending, scanned=scanned, started=started)
@@ -649,6 +659,14 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             listing.cancel()
         for work in pending:  # the cache's content file, when the build failed after it began
             work.wait()
+
+
+def _listed(folder: Path) -> tuple[int, Listing]:
+    """The kept site's listing (write.list_tree), and its folder's ctime taken before: the listing
+    is used only if that is still the folder's ctime when the build claims it (moved by another
+    build meanwhile and back, it has its inode but another ctime)."""
+    ctime = os.lstat(folder).st_ctime_ns
+    return ctime, list_tree(folder)
 
 
 def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress, workers: int,
@@ -733,7 +751,9 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     listed = None
     if listing is not None:
         try:
-            listed = listing.result()
+            ctime, listed = listing.result()
+            if spare_at is None or os.lstat(spare_at).st_ctime_ns != ctime:
+                listed = None
         except (OSError, BuildError):
             listed = None
     count = write_folder(fill, assets, config.output_dir, finalize=index,
@@ -742,7 +762,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     assert previous is not None or token is None
     try:
         name = content.result()
-    except (OSError, BuildError):  # then all of it goes into build.pickle
+    except Exception:  # it could not be written: all of it goes into build.pickle (the site is built)
         name = ""
     if name:  # the rows and entries this build made
         rows = {k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current}

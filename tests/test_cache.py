@@ -78,8 +78,11 @@ def test_one_sheet_edited_renders_only_its_pages(site, tmp_path) -> None:
     assert _tree(site.output_dir) == _clean(site, tmp_path)
 
 
-@pytest.mark.parametrize("change", ["title", "delete", "add"])
+@pytest.mark.parametrize("change", ["title", "delete", "add", "swap", "sheet.json"])
 def test_sheet_changes_give_a_clean_build(site, tmp_path, change: str) -> None:
+    """swap: one sheet removed and another added (as many sheets, not in the same places: the
+    downloads are made again, not spliced); sheet.json: one edited by hand in the output (its share
+    made again with the same key, spliced in its place)."""
     files = sorted(site.content_dir.rglob("*.md"))
     if change == "title":
         text = files[0].read_text(encoding="utf-8")
@@ -87,7 +90,12 @@ def test_sheet_changes_give_a_clean_build(site, tmp_path, change: str) -> None:
         files[0].write_text(text.replace(title, "title: 名前を変えた事業", 1), encoding="utf-8")
     elif change == "delete":
         files[-1].unlink()
+    elif change == "sheet.json":
+        json_file = sorted(site.output_dir.glob("sheets/*/*/sheet.json"))[1]
+        json_file.write_text(json_file.read_text(encoding="utf-8").replace("{", "{ ", 1), encoding="utf-8")
     else:
+        if change == "swap":
+            files[-1].unlink()
         text = files[0].read_text(encoding="utf-8")
         sheet_id = next(line for line in text.splitlines() if line.startswith("id:")).split(":", 1)[1].strip()
         (files[0].parent / "copy.md").write_text(text.replace(f"id: {sheet_id}", "id: copied-sheet", 1),
@@ -330,17 +338,23 @@ def _append(path: Path, text: str) -> None:
     path.write_text(path.read_text(encoding="utf-8").rstrip("\n") + f"\n\n{text}\n", encoding="utf-8")
 
 
-def _spy_prune(monkeypatch) -> list[Path]:
+class _Calls(list):
+    listings: list
+
+
+def _spy_prune(monkeypatch) -> _Calls:
     """The folders write.prune is given: a kept site being updated."""
     from hyoka import pipeline
-    calls: list[Path] = []
+    calls: _Calls = _Calls()
 
     def spy(folder, paths, listing=None):
         calls.append(Path(folder))
+        listings.append(listing)
         return prune(folder, paths, listing)
 
     prune = pipeline.prune
     monkeypatch.setattr(pipeline, "prune", spy)
+    calls.listings = listings = []  # type: ignore[attr-defined]  # what each was given: the listing or None
     return calls
 
 
@@ -403,6 +417,7 @@ def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch, jo
     assert run(site, search=False, jobs=jobs).rendered == 0  # and again from the other kept site
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
     assert len(pruned) == 3
+    assert all((listing is not None) == (jobs > 1) for listing in pruned.listings)  # listed beforehand
 
 
 def test_prune_from_a_listing_made_beforehand_equals_prune_walking(tmp_path) -> None:
@@ -664,3 +679,85 @@ def test_scan_content_lists_and_stats_every_file(site) -> None:
     files, rels, stats = parallel.Background(lambda: pipeline.scan_content(site)).result()
     assert (files, rels) == content_listing(site.content_dir, site.root)
     assert stats == [cache_mod.file_stat(f) for f in files] and all(stats)
+
+
+def test_a_listing_of_a_kept_site_moved_meanwhile_is_not_used(site, tmp_path, monkeypatch) -> None:
+    """The kept site listed by another process, then moved away and back (by other builds: the same
+    folder, its files maybe changed): its ctime is no longer the one taken with the listing, so
+    prune walks it again."""
+    from hyoka import pipeline
+    pruned = _spy_prune(monkeypatch)
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[0], "一度目の追記。")
+    run(site, search=False, jobs=2)  # a site is kept
+    real = pipeline._listed
+
+    def listed_then_moved(folder):
+        out = real(folder)
+        aside = folder.with_name("aside")
+        folder.rename(aside)
+        (aside / "手で足した.html").write_text("x", encoding="utf-8")  # what the listing does not have
+        aside.rename(folder)
+        return out
+
+    monkeypatch.setattr(pipeline, "_listed", listed_then_moved)
+    _append(files[-1], "二度目の追記。")
+    run(site, search=False, jobs=2)
+    assert pruned.listings == [None]
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+
+
+def test_temp_files_of_a_killed_build_are_removed_from_the_cache(site) -> None:
+    import os
+    folder = site.root / cache_mod.CACHE_DIR
+    stale = [folder / f".{cache_mod.CONTENT_PREFIX}abandoned", folder / f".{cache_mod.CACHE_FILE}.abandoned"]
+    for path in stale:
+        path.write_bytes(b"half")
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    running = folder / f".{cache_mod.CONTENT_PREFIX}being-written"
+    running.write_bytes(b"half")
+    os.utime(running, (4_000_000_000, 4_000_000_000))  # written to after this build began
+    run(site, search=False)
+    assert not any(path.exists() for path in stale) and running.exists()
+
+
+def test_a_failure_while_the_downloads_are_written_leaves_no_process_nor_folder(site, monkeypatch) -> None:
+    """An edit build whose page fails to render while another process writes the combined
+    downloads: the build fails, that process is stopped and reaped, the temp folder is removed,
+    the published site is untouched, and the next build is right."""
+    import os
+
+    from hyoka import pipeline
+    from hyoka.problems import Problem, ProblemsFound
+
+    from .test_build import leftovers
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[1], "先の追記。")
+    run(site, search=False, jobs=2)  # a site is kept: the failing build lists it too
+    before = _tree(site.output_dir)
+    real = pipeline.render_job
+
+    def fails(env, site_, templates, job):
+        if job.path == "index.html":
+            raise ProblemsFound([Problem("templates/pages/index.html", 1, "", "テンプレート", "壊れた")])
+        return real(env, site_, templates, job)
+
+    started: list[int] = []
+
+    class Recorded(pipeline.Background):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self._pid)
+
+    monkeypatch.setattr(pipeline, "render_job", fails)
+    monkeypatch.setattr(pipeline, "Background", Recorded)
+    _append(files[0], "追記。")
+    with pytest.raises(ProblemsFound):
+        run(site, search=False, jobs=2)
+    assert len(started) == 4 and all(started)  # scan, listing, content file, downloads
+    for pid in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # each one reaped, none left running
+    assert _tree(site.output_dir) == before and leftovers(site) == []
+    monkeypatch.setattr(pipeline, "render_job", real)
+    assert run(site, search=False, jobs=2).rendered > 0

@@ -204,6 +204,46 @@ def test_a_cancelled_background_leaves_no_process() -> None:
         os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left
 
 
+def test_a_background_interrupted_while_waited_for_is_stopped_and_reaped() -> None:
+    import os
+    import signal
+    import time
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_):
+        raise Stop
+
+    slow = parallel.Background(lambda: time.sleep(60), jobs=2)
+    pid = slow._pid
+    old = signal.signal(signal.SIGALRM, stop)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        started = time.monotonic()
+        with pytest.raises(Stop):
+            slow.result()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped, not left running
+    slow.cancel()  # and nothing left to do
+    slow.wait()
+
+
+def test_a_background_that_cannot_fork_runs_here(monkeypatch) -> None:
+    import os
+
+    def no_fork():
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    done = parallel.Background(lambda: os.getpid(), jobs=2)
+    assert done.result() == os.getpid()
+
+
 def test_job_count(monkeypatch) -> None:
     monkeypatch.setenv(parallel.JOBS_ENV, "3")
     assert parallel.job_count() == (3 if parallel.can_fork() else 1)
