@@ -90,3 +90,20 @@ def test_indicator_added_and_removed(tmp_path) -> None:
     renamed = replace(new, indicators=(replace(new.indicators[0], name="広報件数"), new.indicators[1]))
     found = [(c.subject, c.before, c.after) for c in changes(old, renamed) if "広報" in c.subject]
     assert found == [("活動指標「広報件数」", "なし", "新たに設定"), ("活動指標「広報回数」", "設定あり", "廃止")]
+
+
+def test_the_plan_page_counts_the_sheets_without_a_field(config) -> None:
+    """Site.unplanned: the sheets whose 総合計画 has no 分野, in site order; the plan page says how
+    many (what `site.sheets | rejectattr("plan.field")` gave in the template before)."""
+    from hyoka.render import render_site
+
+    sheets, _ = load_and_validate(config)
+    first = sheets[0]
+    changed = [replace(first, plan=replace(first.plan, field=None)), *sheets[1:]]
+    site = collect(changed, config)
+    assert site.unplanned == tuple(s for s in site.sheets if not s.plan.field) and len(site.unplanned) == 1
+    pages = {p.path: p.text for p in render_site(site, ROOT / "templates")}
+    assert "総合計画の分野が書かれていない事業が1件あります" in pages["plan/index.html"]
+    assert collect(sheets, config).unplanned == ()
+    plain = {p.path: p.text for p in render_site(collect(sheets, config), ROOT / "templates")}
+    assert "分野が書かれていない" not in plain["plan/index.html"]
