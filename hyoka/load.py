@@ -903,7 +903,7 @@ def find_content(content_dir: Path) -> list[Path]:
     Files and folders whose names start with "." or "_" are skipped (drafts, editor files). A
     folder named *.md is listed too, so that it is reported instead of silently skipped.
     """
-    return [content_dir.joinpath(*parts) for parts, _ in _content_entries(content_dir)]
+    return [content_dir.joinpath(*parts) for parts, _ in content_entries(content_dir)]
 
 
 def content_listing(content_dir: Path, root: Path) -> tuple[list[str], list[str]]:
@@ -912,7 +912,7 @@ def content_listing(content_dir: Path, root: Path) -> tuple[list[str], list[str]
     One walk with os.scandir: a folder is resolved once, a file only when it is a link; no Path
     objects (at 10,000 files, find_content and rel_paths took 0.11 s of a build after one edit).
     """
-    entries = _content_entries(content_dir)
+    entries = content_entries(content_dir)
     base = os.fspath(content_dir)
     files = [os.path.join(base, *parts) for parts, _ in entries]
     root_text = str(root.resolve())
@@ -936,8 +936,10 @@ def content_listing(content_dir: Path, root: Path) -> tuple[list[str], list[str]
     return files, rels
 
 
-def _content_entries(content_dir: Path) -> list[tuple[tuple[str, ...], bool]]:
-    """(path parts under content_dir, is a link) of each sheet file, sorted by parts."""
+def content_entries(content_dir: Path, *, ordered: bool = True) -> list[tuple[tuple[str, ...], bool]]:
+    """(path parts under content_dir, is a link) of each sheet file: the one walk of the content
+    folder (find_content, content_listing, serve.scan_content). Sorted by parts, unless not
+    `ordered` (the preview, on every save, does not need it)."""
     if not content_dir.is_dir():
         return []
     found: list[tuple[tuple[str, ...], bool]] = []
@@ -972,5 +974,6 @@ def _content_entries(content_dir: Path) -> list[tuple[tuple[str, ...], bool]]:
             visit(os.path.join(where, name), (*parts, name))
 
     visit(os.fspath(content_dir), ())
-    found.sort()
+    if ordered:
+        found.sort()
     return found

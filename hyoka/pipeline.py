@@ -310,7 +310,7 @@ class Produced:
     # Files with the same bytes as in the last build's output (linked from it, or rendered again
     # to the same text; the latter only looked for in a build with search, its one use).
     same: set[str] = field(default_factory=set)
-    kept_web: int = 0  # of the files always_written counts, those kept from the last build (the sitemap)
+    kept_web: int = 0  # web files kept from the last build instead of written anew (the sitemap)
 
     @property
     def reused(self) -> int:
@@ -408,9 +408,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # Unchanged sheets' shares, as the cache has them (their byte ranges in old_combined): cut
     # from those files where the downloads are written (another process, in an edit build).
     reused_shares: dict[tuple[str, int, str], int] = {}  # key → its place in old_index
-    old_index = previous.shares if previous is not None and old_combined is not None else None
-    if not isinstance(old_index, opendata.ShareIndex):
-        old_index = None
+    old_index: opendata.ShareIndex | None = (previous.shares if previous is not None and old_combined is not None
+                                             else None)
     old_pages = previous.pages if previous is not None else {}
     # A sheet.json's fingerprint is the last build's when its file has the same bytes, and code
     # and configuration are the same: then it is not computed again (10,000 hashes).
@@ -480,34 +479,36 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
 
     Combined = tuple[list[tuple[str, list[Any]]], opendata.ShareIndex, list[opendata.Download]]
 
-    def combine() -> Combined:
-        """The combined downloads' chunks, the index of the shares in them, the /data/ page's list:
-        the last build's files with the new shares put in where they can be (an edit), else made
-        of every share."""
-        if same_base and old_index is not None and old_combined is not None:
-            spliced = opendata.spliced_files(site, old_index, old_combined, out.shares)
-            if spliced is not None:
-                return spliced
+    def spliced() -> Combined | None:
+        """The last build's combined downloads with the new shares put in (an edit), when they can be."""
+        if not same_base or old_index is None or old_combined is None:
+            return None
+        return opendata.spliced_files(site, old_index, old_combined, out.shares)
+
+    def combined_anew() -> Combined:
+        """The combined downloads made of every share (the unchanged ones cut from the last ones)."""
         assert (old_index is not None and old_combined is not None) or not reused_shares
         shares = {**{k: _cut(old_combined, old_index, j) for k, j in reused_shares.items()}, **out.shares}
         return opendata.combined_files(site, shares)
 
-    def write_downloads(combined: Combined | None = None
-                        ) -> tuple[dict[str, PageRecord], opendata.ShareIndex | None]:
-        """The combined downloads and the /data/ page (listing them): their records, and the
-        index of the shares in them (None when `combined` was given: the caller has it)."""
-        files, index, downloads = combined if combined is not None else combine()
+    def write_downloads(combined: Combined) -> dict[str, PageRecord]:
+        """The combined downloads and the /data/ page (listing them); their records."""
+        files, _, downloads = combined
         records = {}
         for path, chunks in files:
             records[path] = PageRecord.of("", write_file(folder, path, chunks, folder_made, replace=updating))
         data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
         write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made,
                    replace=updating)
-        return records, None if combined is not None else index
+        return records
 
     def downloads_written(records: dict[str, PageRecord], index: opendata.ShareIndex) -> None:
         out.combined = records
         out.index = index  # for the next build
+
+    def downloads_here() -> None:
+        combined = spliced() or combined_anew()
+        downloads_written(write_downloads(combined), combined[1])
 
     if len(items) <= 96:
         # Few to render (an edit): the changed sheets' shares first, then the downloads are
@@ -518,13 +519,16 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         out.pages.update(records)
         out.shares.update(shares)
         out.rendered += len(records)
-
         # An edit's downloads are the last ones with its shares put in: worked out here (a few
-        # chunks, the index for the next build), written by the other process.
-        spliced = None
-        if same_base and old_index is not None and old_combined is not None:
-            spliced = opendata.spliced_files(site, old_index, old_combined, out.shares)
-        downloads = Background(partial(write_downloads, spliced), jobs=jobs)
+        # chunks, and the index for the next build), written by the other process; else made
+        # there, and their index sent back.
+        prepared = spliced()
+
+        def made_anew() -> tuple[dict[str, PageRecord], opendata.ShareIndex]:
+            combined = combined_anew()
+            return write_downloads(combined), combined[1]
+
+        downloads = Background(partial(write_downloads, prepared) if prepared is not None else made_anew, jobs=jobs)
         try:
             rest = [item for item in items if not isinstance(item[0], Sheet)]
             records, _, same, rows = span(rest)
@@ -535,31 +539,28 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                 on_files(len(records) + len(first))
             kill_point("write")  # test hook: after the first files
             write_web_files()
-            records, index = downloads.result()
-            downloads_written(records, spliced[1] if spliced is not None else index)
+            written = downloads.result()
+            downloads_written(*((written, prepared[1]) if prepared is not None else written))
         finally:
             downloads.cancel()
-        out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
-        return out
-
-    results = map_spans(span, items, jobs=jobs, span=48)
-    write_web_files()  # while the workers render
-
-    if not shares_due:
-        downloads_written(*write_downloads())  # type: ignore[arg-type]
-    for records, shares, same, rows in results:
-        htmlparts.keep_list_rows(rows)
-        out.pages.update(records)
-        out.shares.update(shares)
-        out.same.update(same)
-        out.rendered += len(records)
-        if on_files is not None:
-            on_files(len(records))
-        kill_point("write")  # test hook: after the first files
-        if shares and shares_due:
-            shares_due -= len(shares)
-            if not shares_due:
-                downloads_written(*write_downloads())  # type: ignore[arg-type]
+    else:
+        results = map_spans(span, items, jobs=jobs, span=48)
+        write_web_files()  # while the workers render
+        if not shares_due:
+            downloads_here()
+        for records, shares, same, rows in results:
+            htmlparts.keep_list_rows(rows)
+            out.pages.update(records)
+            out.shares.update(shares)
+            out.same.update(same)
+            out.rendered += len(records)
+            if on_files is not None:
+                on_files(len(records))
+            kill_point("write")  # test hook: after the first files
+            if shares and shares_due:
+                shares_due -= len(shares)
+                if not shares_due:
+                    downloads_here()
     out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
     return out
 
@@ -652,7 +653,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             listing = Background(partial(_listed, spare_at), jobs=workers)  # else prune walks it
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
-                      spare=spare, listing=listing, pending=pending, scanned=scanned, started=started)
+                      spare=spare, listing=listing, pending=pending, scanned=scanned, started=started,
+                      output=output, config_text=config_text)
     finally:
         scanned.cancel()
         if listing is not None:
@@ -672,10 +674,9 @@ def _listed(folder: Path) -> tuple[int, Listing]:
 def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress, workers: int,
            previous: BuildCache | None, known: list[LoadedSpan] | None, old_output: Path | None,
            spare_at: Path | None, spare: Spare | None, listing: Background | None,
-           pending: list[Background], scanned: Background, started: int) -> BuildResult:
+           pending: list[Background], scanned: Background, started: int, output: Path,
+           config_text: str) -> BuildResult:
     record: list[LoadedSpan] = []
-    config_text = repr(config)
-    output = config.output_dir.parent.resolve() / config.output_dir.name
     trust_before = previous.started_ns - RACY_NS if previous is not None else None
     with progress.stage("検査") as tick, long_lived():
         sheets, warnings = load_and_validate(config, jobs=workers, known=known, record=record,

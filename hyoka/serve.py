@@ -32,7 +32,7 @@ from urllib.parse import unquote
 
 from .collect import Site, collect, collect_again
 from .config import load_config
-from .load import rel_path
+from .load import content_entries, rel_path
 from .model import Sheet, SiteConfig
 from .opendata import DataCache, build_time, combined_paths
 from .parallel import job_count, map_spans
@@ -65,35 +65,24 @@ class _Parsed:
 
 def scan_content(content_dir: Path) -> list[tuple[str, Signature]]:
     """Every sheet file with its stat signature: the files `load.find_content` lists (the same
-    walk and rules), in the order of the walk (what is made of them does not depend on it).
+    walk, load.content_entries), in the order of the walk (what is made of them does not depend
+    on it).
 
     Strings, not Path objects, and no sorting: this runs on every save (at 10,000 sheets, the
     10,000 stat calls are most of its 40 ms). A file that cannot be stat'ed gets the signature
     (-1, -1, -1): reading it then reports why.
     """
     top = os.path.normpath(os.fspath(content_dir))
-    if not os.path.isdir(top):
-        return []
     out: list[tuple[str, Signature]] = []
-    seen: set[tuple[int, int]] = set()
-    stat, sep = os.stat, os.sep
-    for dirpath, dirnames, filenames in os.walk(top, followlinks=True):
-        st = stat(dirpath)
-        if (st.st_dev, st.st_ino) in seen:  # a link back up the tree
-            dirnames[:] = []
-            continue
-        seen.add((st.st_dev, st.st_ino))
-        dirnames[:] = [d for d in dirnames if not d.startswith((".", "_"))]
-        # A folder named *.md is listed too, so that reading it reports it instead of skipping it.
-        for name in (*filenames, *dirnames):
-            if name.endswith(".md") and not name.startswith((".", "_")):
-                path = dirpath + sep + name
-                try:
-                    st = stat(path)
-                    signature = (st.st_mtime_ns, st.st_size, st.st_ino)
-                except OSError:
-                    signature = (-1, -1, -1)
-                out.append((path, signature))
+    stat, join = os.stat, os.path.join
+    for parts, _ in content_entries(Path(top), ordered=False):
+        path = join(top, *parts)
+        try:
+            st = stat(path)
+            signature = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            signature = (-1, -1, -1)
+        out.append((path, signature))
     return out
 
 
