@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import shutil
 import stat
 import sys
 import tempfile
@@ -41,8 +42,9 @@ from typing import Any
 CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
+SNAPSHOT_PREFIX = "snapshot-"  # save_snapshot's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 9
+FORMAT = 10
 
 
 @dataclass
@@ -98,6 +100,9 @@ class LoadedSpan:
     # pickle of [(digest, model.stub_of(sheet) or None, problems), …]: what an unchanged span gives
     # a build (model.LazySheet), without unpickling `blob` unless a page needs a sheet whole.
     stubs: bytes = b""
+    # The problems (warnings) of its files that have any, by place in the span: what a file whose
+    # sheet is taken from the site snapshot (SiteSnapshot) reported.
+    problems: dict[int, list[Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,27 @@ class BuildCache:
     # The file with `spans`, and the rows and entries known when the content was loaded
     # (save_content); "" when they are all in this one. load_cache puts them together.
     content: str = ""
+    # The file with the site as a build collected it and the plan of its pages (save_snapshot),
+    # "" when there is none; the configuration it was made with.
+    snapshot: str = ""
+    snapshot_config: str = ""
+
+
+@dataclass
+class SiteSnapshot:
+    """The collected Site (collect.Site) of a build and the memo of render.plan_pages and
+    render.job_keys for it, its sheets as stubs (model.snapshot_sheet): what the next build
+    takes instead of collecting 10,000 sheets and planning and fingerprinting 12,700 pages again.
+
+    That build swaps in the sheets whose files changed since (collect.collect_again: where every
+    one stays in its place), and plans with the memo: only the pages of changed programs and
+    groups are planned and fingerprinted again. A snapshot is kept over several builds: each
+    works from the same one, until its changes are many or move a sheet (then the build collects
+    anew and writes one).
+    """
+
+    site: Any
+    memo: dict[str, Any]
 
 
 @lru_cache(maxsize=1)
@@ -199,6 +225,36 @@ def save_content(root: Path, spans: list[LoadedSpan], rows: dict[Any, str], feed
     return name
 
 
+def save_snapshot(root: Path, snapshot: SiteSnapshot) -> str:
+    """Write a SiteSnapshot to snapshot-<random>.pickle in the cache folder; its name. Its sheets
+    are pickled as their stubs (model.snapshot_sheet). Raises OSError when it cannot be written."""
+    from .model import snapshot_pickler
+    folder = root / CACHE_DIR
+    _make_folder(folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{SNAPSHOT_PREFIX}", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            snapshot_pickler(f).dump((code_stamp(), snapshot))
+        name = f"{SNAPSHOT_PREFIX}{os.urandom(8).hex()}.pickle"
+        os.replace(tmp, folder / name)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return name
+
+
+def load_snapshot(root: Path, name: str) -> SiteSnapshot | None:
+    """The SiteSnapshot save_snapshot wrote to `name`; None when it cannot be read or is foreign."""
+    try:
+        with open(root / CACHE_DIR / name, "rb") as f:
+            stamp, snapshot = pickle.load(f)
+    except Exception:  # a broken or foreign file only means collecting anew
+        return None
+    if stamp != code_stamp() or not isinstance(snapshot, SiteSnapshot):
+        return None
+    return snapshot
+
+
 def save_cache(root: Path, cache: BuildCache) -> None:
     """Write the cache atomically; a failure to write it never fails the build (it was built).
 
@@ -217,17 +273,24 @@ def save_cache(root: Path, cache: BuildCache) -> None:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        ours = os.stat(folder / cache.content).st_mtime_ns if cache.content else None
+        named = {CONTENT_PREFIX: cache.content, SNAPSHOT_PREFIX: cache.snapshot}
+        ours = {prefix: os.stat(folder / name).st_mtime_ns if name else None for prefix, name in named.items()}
         for entry in os.scandir(folder):
             name = entry.name
-            if name.startswith(CONTENT_PREFIX) and name != cache.content:
-                if ours is None or entry.stat().st_mtime_ns <= ours:
+            prefix = name[:name.find("-") + 1]
+            if prefix in named and name != named[prefix]:
+                if ours[prefix] is None or entry.stat().st_mtime_ns <= ours[prefix]:
                     Path(entry.path).unlink(missing_ok=True)
-            elif name.startswith((f".{CONTENT_PREFIX}", f".{CACHE_FILE}.")):
-                # A temp file of a build killed while it wrote (60 MB at 10,000 sheets): one not
-                # written to since this build began is no other build's at work.
-                if entry.stat().st_mtime_ns < cache.started_ns:
-                    Path(entry.path).unlink(missing_ok=True)
+            elif name.startswith((f".{CONTENT_PREFIX}", f".{SNAPSHOT_PREFIX}", f".{CACHE_FILE}.",
+                                  f".{SPARE_DIR}-")):
+                # A temp file of a build killed while it wrote (60 MB at 10,000 sheets), or a
+                # kept site it was making (write.mirror): one not written to since this build
+                # began is no other build's at work.
+                if entry.stat(follow_symlinks=False).st_mtime_ns < cache.started_ns:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        Path(entry.path).unlink(missing_ok=True)
     except OSError:
         pass
 

@@ -134,6 +134,28 @@ def test_a_lazy_sheet_is_its_sheet_and_loads_the_rest_only_when_read(config: Any
             same_object(other, sheet)
 
 
+def test_a_snapshot_sheet_is_its_stub_until_given_its_loader(config: Any) -> None:
+    """The build cache's site snapshot pickles each sheet once, as its stub (the costs made
+    CostYears when read); read further without a loader it fails loudly (a template would
+    otherwise render the field as empty)."""
+    import io
+    found = sheets(ROOT / "content", load_config(ROOT))
+    f = io.BytesIO()
+    model.snapshot_pickler(f).dump((found, found[:2]))
+    loaded, again = pickle.loads(f.getvalue())
+    assert again[0] is loaded[0] and again[1] is loaded[1]
+    for sheet, snap in zip(found, loaded, strict=True):
+        assert type(snap) is model.LazySheet
+        assert (snap.id, snap.title, snap.organization, snap.plan, snap.sdgs, snap.direction, snap.source,
+                snap.costs) == (sheet.id, sheet.title, sheet.organization, sheet.plan, sheet.sdgs,
+                                sheet.direction, sheet.source, sheet.costs)
+        with pytest.raises(RuntimeError):
+            snap.body  # noqa: B018
+        snap.__dict__["_full"] = lambda sheet=sheet: sheet
+        assert snap == sheet and snap.body == sheet.body
+    assert loaded[0].organization is loaded[1].organization or loaded[0].organization != loaded[1].organization
+
+
 def test_a_lazy_sheet_whose_load_fails_raises_that_error_again(config: Any) -> None:
     sheet = sheets(ROOT / "content", load_config(ROOT))[0]
 
