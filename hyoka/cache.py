@@ -133,13 +133,20 @@ class BuildCache:
     # show the edited sheet, thousands of rows each, of which only that sheet's row is new.
     rows: dict[Any, str] = field(default_factory=dict)
     feed: dict[Any, str] = field(default_factory=dict)  # feed.xml's entries by sheet (opendata._feed_entry)
-    # The file with `spans`, and the rows and entries known when the content was loaded
-    # (save_content); "" when they are all in this one. load_cache puts them together.
+    # The file with the spans, and the rows and entries known when the content was loaded
+    # (save_content); "" when they are all in this one. load_cache puts them together: the file's
+    # spans (those at `content_spans`, or all of them when None) and then this one's `spans`, its
+    # rows and entries over the file's. An edit build keeps the file and writes only what changed
+    # since it into build.pickle (pipeline._build), until that is much.
     content: str = ""
+    content_spans: tuple[int, ...] | None = None
     # The file with the site as a build collected it and the plan of its pages (save_snapshot),
     # "" when there is none; the configuration it was made with.
     snapshot: str = ""
     snapshot_config: str = ""
+    # Set by load_cache, not saved: where each span taken from the content file is in it (by the
+    # span's id).
+    from_file: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,7 +200,9 @@ def load_cache(root: Path) -> BuildCache | None:
                 stamp, spans, rows, feed = pickle.load(f)
             if stamp != cache.stamp:
                 return None
-            cache.spans = spans
+            taken = range(len(spans)) if cache.content_spans is None else cache.content_spans
+            cache.from_file = {id(spans[i]): i for i in taken}
+            cache.spans = [spans[i] for i in taken] + cache.spans
             cache.rows = {**rows, **cache.rows}  # the build's own after those it wrote early
             cache.feed = {**feed, **cache.feed}
     except FileNotFoundError:

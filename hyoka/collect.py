@@ -284,21 +284,23 @@ def collect_again(site: Site, edits: Iterable[tuple[Sheet, Sheet]]) -> Site | No
     def swapped(sheets: tuple[Sheet, ...]) -> tuple[Sheet, ...]:
         return tuple([swap.get(id(s), s) for s in sheets])
 
-    replaced: dict[int, Group] = {}  # id of an old group → its new group
+    replaced: dict[int, tuple[Group, Group]] = {}  # id of an old group → it and its new group
 
     def regroup(group: Group) -> Group:
         if edited.isdisjoint(map(id, group.sheets)):  # a group's children hold only its sheets
             return group
         new = Group(group.name, group.url, swapped(group.sheets), tuple(regroup(c) for c in group.children),
                     group.number)
-        replaced[id(group)] = new
+        replaced[id(group)] = (group, new)
         return new
 
     def reindex(index: dict[tuple[str, int], Group]) -> dict[tuple[str, int], Group]:
         out = dict(index)
-        for key, group in index.items():
-            if id(group) in replaced:
-                out[key] = replaced[id(group)]
+        for old_group, new_group in replaced.values():  # the keys of a group's own sheets only
+            for s in old_group.sheets:
+                key = (s.id, s.evaluation_year)
+                if out.get(key) is old_group:
+                    out[key] = new_group
         return out
 
     programs = dict(site.programs)

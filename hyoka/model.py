@@ -221,6 +221,18 @@ class LazySheet(Sheet):
         d = self.__dict__
         return d["_direction"] if "_direction" in d else Sheet.direction.fget(self)  # type: ignore[attr-defined]
 
+    def cost(self, year: int) -> CostYear | None:
+        d = self.__dict__
+        if "costs" in d or "_costs" not in d:
+            return Sheet.cost(self, year)
+        # One year's column from the stub, without making the others (the top page's totals read
+        # the results year of 2,000 sheets after every edit).
+        raw, width = d["_costs"], len(_COST_NAMES)
+        for start in range(0, len(raw), width):
+            if raw[start] == year:
+                return _cost_years(raw[start:start + width])[0]
+        return None
+
     def __getattr__(self, name: str) -> Any:  # only for what the instance does not have yet
         d = self.__dict__
         if name == "costs" and "_costs" in d:

@@ -18,6 +18,7 @@ from typing import Any
 from . import htmlparts, opendata
 from .cache import (
     CACHE_DIR,
+    SPARE_DIR,
     BuildCache,
     LoadedSpan,
     PageRecord,
@@ -160,7 +161,7 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
 
     def decode(result: Part) -> Part:
         pickles, _, stats = result  # a worker's: the pickles only
-        return pickles, pickle.loads(pickles[0]), stats
+        return pickles, _unpickled(pickles[0]), stats
 
     done = len(files) - len(todo)
     if on_file is not None and done:
@@ -224,38 +225,53 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[str], rels: Sequence[str
                      for i, (_, digest), st in zip(where, span.files, recorded, strict=True)]
         if not any(unchanged):
             continue
-        snapped = _snapshot_sheets(span, snapshot) if snapshot is not None and all(unchanged) else None
-        if snapped is not None:
-            # The site snapshot's sheets themselves (the same objects collect_again keeps), given
-            # the loader of this span's sheets for a page that reads one whole.
-            whole = _WholeSheets(span.blob)
-            problems = span.problems
-            for k, (i, sheet, (_, digest)) in enumerate(zip(where, snapped, span.files, strict=True)):
-                sheet.__dict__["_full"] = partial(whole.sheet, k)
-                results[i] = (digest, sheet, problems.get(k, []))
-            spans.append(replace(span, stats=tuple(stats[i] for i in where)))
-            continue
-        if all(unchanged) and span.stubs:
-            stubs = pickle.loads(span.stubs)
-            if all(stub is not None for _, stub, _ in stubs):
-                whole = _WholeSheets(span.blob)
-                for k, (i, (digest, stub, problems)) in enumerate(zip(where, stubs, strict=True)):
-                    results[i] = (digest, lazy_sheet(stub, partial(whole.sheet, k)), problems)
-                spans.append(replace(span, stats=tuple(stats[i] for i in where)))
+        whole = _WholeSheets(span.blob)
+        if all(unchanged):
+            snapped = _snapshot_sheets(span, snapshot) if snapshot is not None else None
+            if snapped is not None:
+                # The site snapshot's sheets themselves (the same objects collect_again keeps),
+                # given the loader of their file's sheet for a page that reads one whole.
+                problems = span.problems
+                for k, (i, sheet, (_, digest)) in enumerate(zip(where, snapped, span.files, strict=True)):
+                    sheet.__dict__["_full"] = partial(whole.sheet, k)
+                    results[i] = (digest, sheet, problems.get(k, []))
+                spans.append(_restated(span, tuple(stats[i] for i in where)))
                 continue
-        # Some files changed (or failed to load): the others' results are taken, only those are
-        # read again (a span holds 100 files), and the taken ones make a span of their own.
-        loaded: list[Loaded] = pickle.loads(span.blob)
-        kept = [(i, result) for i, result, same_file in zip(where, loaded, unchanged, strict=True)
-                if same_file and result[1] is not None]
+            if span.stubs:
+                stubs = pickle.loads(span.stubs)
+                if all(stub is not None for _, stub, _ in stubs):
+                    for k, (i, (digest, stub, problems)) in enumerate(zip(where, stubs, strict=True)):
+                        results[i] = (digest, lazy_sheet(stub, partial(whole.sheet, k)), problems)
+                    spans.append(_restated(span, tuple(stats[i] for i in where)))
+                    continue
+        # Some files changed (or failed to load): the others' results are taken (the snapshot's
+        # sheets where it has them), only those are read again (a span holds 100 files), and the
+        # taken ones make a span of their own (of their pickles as they were).
+        kept = [(k, i) for k, (i, same_file) in enumerate(zip(where, unchanged, strict=True)) if same_file]
         if not kept:
             continue
-        taken = [result for _, result in kept]
-        for i, result in kept:
-            results[i] = result
-        blob, stubs, span_problems = _pickles(taken)
-        spans.append(LoadedSpan(tuple((rels[i], result[0]) for i, result in kept), blob,
-                                tuple(stats[i] for i, _ in kept), stubs, span_problems))
+        for k, i in kept:
+            rel, digest = span.files[k]
+            sheet = snapshot.get(rel) if snapshot is not None else None
+            if sheet is not None and sheet.source.digest == digest:
+                sheet.__dict__["_full"] = partial(whole.sheet, k)
+                results[i] = (digest, sheet, span.problems.get(k, []))
+            else:
+                results[i] = whole.result(k)
+        items = whole.items()
+        stubs = pickle.loads(span.stubs) if span.stubs else None
+        spans.append(LoadedSpan(
+            tuple(span.files[k] for k, _ in kept),
+            pickle.dumps([items[k] for k, _ in kept], protocol=pickle.HIGHEST_PROTOCOL),
+            tuple(stats[i] for _, i in kept),
+            pickle.dumps([stubs[k] for k, _ in kept], protocol=pickle.HIGHEST_PROTOCOL) if stubs else b"",
+            {n: span.problems[k] for n, (k, _) in enumerate(kept) if k in span.problems}))
+
+
+def _restated(span: LoadedSpan, stats: tuple[Stat | None, ...]) -> LoadedSpan:
+    """The span with its files' stats now: itself when they are the recorded ones (the build
+    cache then keeps it where it is: _build)."""
+    return span if stats == span.stats else replace(span, stats=stats)
 
 
 def _snapshot_sheets(span: LoadedSpan, snapshot: dict[str, Sheet]) -> list[Sheet] | None:
@@ -270,27 +286,43 @@ def _snapshot_sheets(span: LoadedSpan, snapshot: dict[str, Sheet]) -> list[Sheet
 
 
 def _pickles(loaded: list[Loaded]) -> tuple[bytes, bytes, dict[int, list[Problem]]]:
-    """A span's pickles for the cache: its results whole, and with each sheet's stub (LazySheet);
+    """A span's pickles for the cache: its results whole (a pickle of each's, so that one sheet
+    is unpickled without the 99 others: _WholeSheets), and with each sheet's stub (LazySheet);
     and the problems of its files that have any, by place."""
-    return (pickle.dumps(loaded, protocol=pickle.HIGHEST_PROTOCOL),
+    return (pickle.dumps([pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in loaded],
+                         protocol=pickle.HIGHEST_PROTOCOL),
             pickle.dumps([(digest, stub_of(sheet) if sheet is not None else None, problems)
                           for digest, sheet, problems in loaded], protocol=pickle.HIGHEST_PROTOCOL),
             {k: problems for k, (_, _, problems) in enumerate(loaded) if problems})
 
 
 class _WholeSheets:
-    """A cached span's sheets, unpickled when a LazySheet of it is first read beyond its stub."""
+    """A cached span's results (_pickles), each unpickled when first asked for (a LazySheet of it
+    read beyond its stub)."""
 
     def __init__(self, blob: bytes) -> None:
         self.blob = blob
-        self.loaded: list[Loaded] | None = None
+        self._items: list[bytes] | None = None
+
+    def items(self) -> list[bytes]:
+        """Each file's result, pickled."""
+        if self._items is None:
+            self._items = pickle.loads(self.blob)
+        return self._items
+
+    def result(self, k: int) -> Loaded:
+        loaded: Loaded = pickle.loads(self.items()[k])
+        return loaded
 
     def sheet(self, k: int) -> Sheet:
-        if self.loaded is None:
-            self.loaded = pickle.loads(self.blob)
-        sheet = self.loaded[k][1]
+        sheet = self.result(k)[1]
         assert sheet is not None
         return sheet
+
+
+def _unpickled(blob: bytes) -> list[Loaded]:
+    """Every result of a span's pickle (_pickles)."""
+    return [pickle.loads(item) for item in pickle.loads(blob)]
 
 
 def _file_digest(path: str) -> str | None:
@@ -388,21 +420,28 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     old = os.fspath(old_output) if previous is not None and old_output is not None else None
     updating = kept is not None
 
+    # The kept site's files that are as the build that wrote them recorded them (22,700 at 10,000
+    # sheets: compared once here, not in each call of keep).
+    intact: dict[str, PageRecord] = {}
+    if kept is not None:
+        present = kept.present
+        intact = {p: r for p, r in kept.records.items() if present.get(p) == (r.size, r.mtime_ns, r.ino)}
+    out_pages, last_pages = out.pages, previous.pages if previous is not None else {}
+
     def keep(path: str, key: str) -> bool:
         """Keep the kept site's file, or link the previous build's, when its fingerprint is `key`;
         True if one was."""
-        assert previous is not None and old is not None
-        if kept is not None:
-            record = kept.records.get(path)
-            present = kept.present.get(path)
-            if record is not None and record.key == key and present is not None and record.matches(present):
-                if index_pages is not None and path.endswith(".html"):
+        record = intact.get(path)
+        if record is not None and record.key == key:
+            out_pages[path] = record
+            if index_pages is not None:  # what the search index is made of and may reuse
+                if path.endswith(".html"):
                     link(f"{dest}/{path}", f"{index_pages}/{path}")
-                out.pages[path] = record
-                last = previous.pages.get(path)
+                last = last_pages.get(path)
                 if last is not None and last.key == key:
                     out.same.add(path)  # the published file has this text too
-                return True
+            return True
+        assert previous is not None and old is not None
         record = previous.pages.get(path)
         source = f"{old}/{path}"
         if record is None or not reusable(record, key, source):
@@ -448,10 +487,12 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # A sheet.json's fingerprint is the last build's when its file has the same bytes, and code
     # and configuration are the same: then it is not computed again (10,000 hashes).
     same_base = previous is not None and previous.config == repr(site.config)
+    position = old_index.position if old_index is not None else lambda k: None
     for sheet in site.sheets:
-        path = f"{sheet.url}{opendata.SHEET_JSON}"
-        k = share_key(sheet)
-        j = old_index.position(k) if old_index is not None else None
+        sheet_id, year = sheet.id, sheet.evaluation_year
+        path = f"sheets/{sheet_id}/{year}/{opendata.SHEET_JSON}"  # sheet.url's
+        k = (sheet_id, year, sheet.source.digest)  # share_key
+        j = position(k)
         record = old_pages.get(path) if same_base and j is not None else None
         key = record.key if record is not None else fingerprint(base_key, path, sheet_dep(sheet))
         if j is not None and old is not None and keep(path, key):
@@ -459,9 +500,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         else:
             items.append((sheet, key))
     shares_due = len(items)
-    for job, key in zip(page_jobs, keys, strict=True):
-        if old is None or not keep(job.path, key):
-            items.append((job, key))
+    if old is None:
+        items += zip(page_jobs, keys, strict=True)
+    else:
+        items += [(job, key) for job, key in zip(page_jobs, keys, strict=True) if not keep(job.path, key)]
     reused = len(out.pages)
     if on_files is not None and reused:
         on_files(reused)
@@ -500,16 +542,28 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     folder_made: set[str] = set()
     html_paths = [job.path for job in page_jobs] + [opendata.DATA_PAGE]
 
-    def write_web_files() -> None:
-        """The feed, robots.txt and the sitemap; the sitemap is the last build's while the pages'
-        paths and the site's address are the same (12,700 addresses at 10,000 sheets)."""
-        sitemap_key = fingerprint(base_key, SITEMAP, *html_paths)
+    sitemap_key = fingerprint(base_key, SITEMAP, *html_paths)
+
+    def keep_sitemap() -> bool:
+        """The sitemap is the last build's while the pages' paths and the site's address are the
+        same (12,700 addresses at 10,000 sheets): True when it is kept so."""
         kept_map = old is not None and keep(SITEMAP, sitemap_key)
         out.kept_web = int(kept_map)
+        return kept_map
+
+    def web_files_written(kept_map: bool) -> PageRecord | None:
+        """The feed, robots.txt and (unless kept) the sitemap; the sitemap's record."""
+        record = None
         for page in opendata.web_files(site, html_paths, with_sitemap=not kept_map):
             st = write_file(folder, page.path, page.text, folder_made, replace=updating)
             if page.path == SITEMAP:
-                out.pages[SITEMAP] = PageRecord.of(sitemap_key, st)
+                record = PageRecord.of(sitemap_key, st)
+        return record
+
+    def write_web_files() -> None:
+        record = web_files_written(keep_sitemap())
+        if record is not None:
+            out.pages[SITEMAP] = record
 
     Combined = tuple[list[tuple[str, list[Any]]], opendata.ShareIndex, list[opendata.Download]]
 
@@ -545,24 +599,26 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         downloads_written(write_downloads(combined), combined[1])
 
     if len(items) <= 96:
-        # Few to render (an edit): the changed sheets' shares first, then the downloads are
-        # written by another process while this one renders the pages and writes the feed and the
-        # sitemap (at 10,000 sheets the downloads are 100 MB: 0.3 s).
+        # Few to render (an edit): the changed sheets' shares first; then another process writes
+        # the downloads (at 10,000 sheets 100 MB: 0.3 s made anew; after an edit, the last ones
+        # with the new shares put in), the feed (5 MB) and robots.txt and the sitemap, while this
+        # one renders the pages.
         first = [item for item in items if isinstance(item[0], Sheet)]
         records, shares, same, rows = span(first)
         out.pages.update(records)
         out.shares.update(shares)
         out.rendered += len(records)
-        # An edit's downloads are the last ones with its shares put in: worked out here (a few
-        # chunks, and the index for the next build), written by the other process; else made
-        # there, and their index sent back.
-        prepared = spliced()
+        kept_map = keep_sitemap()
+        feed_mark = opendata.feed_entry_count()
 
-        def made_anew() -> tuple[dict[str, PageRecord], opendata.ShareIndex]:
-            combined = combined_anew()
-            return write_downloads(combined), combined[1]
+        def downloads_and_web() -> tuple[dict[str, PageRecord], opendata.ShareIndex, PageRecord | None, list[Any]]:
+            combined = spliced() or combined_anew()
+            records = write_downloads(combined)
+            sitemap = web_files_written(kept_map)
+            # The feed entries made there, for the build cache.
+            return records, combined[1], sitemap, opendata.feed_entries_since(feed_mark)
 
-        downloads = Background(partial(write_downloads, prepared) if prepared is not None else made_anew, jobs=jobs)
+        downloads = Background(downloads_and_web, jobs=jobs)
         try:
             rest = [item for item in items if not isinstance(item[0], Sheet)]
             records, _, same, rows = span(rest)
@@ -572,9 +628,11 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             if on_files is not None:
                 on_files(len(records) + len(first))
             kill_point("write")  # test hook: after the first files
-            write_web_files()
-            written = downloads.result()
-            downloads_written(*((written, prepared[1]) if prepared is not None else written))
+            combined_records, index, sitemap, entries = downloads.result()
+            downloads_written(combined_records, index)
+            if sitemap is not None:
+                out.pages[SITEMAP] = sitemap
+            opendata.keep_feed_entries(dict(entries))
         finally:
             downloads.cancel()
     else:
@@ -663,7 +721,14 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     # reads the cache (at 10,000 sheets, 0.08 s); `started` is before the first of those stats.
     started = time.time_ns()
     scanned = Background(partial(scan_content, config), jobs=workers)
+    # The site kept by the last build (if it is the one its cache recorded: checked once that is
+    # read) is listed by another process too, started now: forked once the cache is loaded, the
+    # process would make this one copy each page of memory it then writes (Python writes the
+    # reference count of each object it reads).
     listing: Background | None = None
+    kept_at = config.root / CACHE_DIR / SPARE_DIR
+    if cache and workers > 1 and can_fork() and kept_at.is_dir():
+        listing = Background(partial(_listed, kept_at), jobs=workers)
     pending: list[Background] = []
     try:
         with long_lived():
@@ -682,9 +747,11 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         if spare is not None and folder_token(spare_at) != spare.token:
             spare = None
         # What that site holds is read by another process while this one loads the content (at
-        # 10,000 sheets, walking its 12,700 folders took 0.2 s of a 2 s build after one edit).
-        if spare is not None and spare_at is not None and workers > 1 and can_fork():
-            listing = Background(partial(_listed, spare_at), jobs=workers)  # else prune walks it
+        # 10,000 sheets, walking its 12,700 folders took 0.2 s of a 2 s build after one edit);
+        # else prune walks it.
+        if listing is not None and (spare is None or spare_at != kept_at):
+            listing.cancel()
+            listing = None
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
                       spare=spare, listing=listing, pending=pending, scanned=scanned, started=started,
@@ -732,9 +799,15 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     # Not in a build that parsed everything: forked now, with every sheet in memory, the process
     # would make the parent copy each page of them it touches while it runs (≈ 5 % of a clean
     # build's time at 10,000 sheets); then it is written at the end.
-    content = Background(partial(_save_content, config.root, record, current),
-                         jobs=workers if known is not None else 1)
-    pending.append(content)
+    # After an edit, the spans that are not the cache's content file's as they were (the edited
+    # files' and the rest of their spans) go into build.pickle, and that file is kept, unless they
+    # are many: the file is then written anew.
+    delta = _content_delta(previous, record) if known is not None else None
+    content = None
+    if delta is None:
+        content = Background(partial(_save_content, config.root, record, current),
+                             jobs=workers if known is not None else 1)
+        pending.append(content)
     templates = config.root / "templates"
     with long_lived():
         site, memo, edits = _collected(sheets, config, snapshot, by_file)
@@ -818,10 +891,12 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         if keep_at is not None:
             mirrored = Background(partial(mirror, output, list(produced.pages), keep_at), jobs=workers)
             pending.append(mirrored)
-    try:
-        name = content.result()
-    except Exception:  # it could not be written: all of it goes into build.pickle (the site is built)
-        name = ""
+    name = ""
+    if content is not None:
+        try:
+            name = content.result()
+        except Exception:  # it could not be written: all of it goes into build.pickle (the site is built)
+            name = ""
     if mirrored is not None:
         try:
             token = mirrored.result()
@@ -833,7 +908,16 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
             snapshot_name = snapshot_saved.result()
         except Exception:  # not written: the next build collects anew
             snapshot_name = ""
-    if name and not content.forked:  # written here, just now: with every row and entry
+    spans: list[LoadedSpan] = [] if name else record
+    content_spans = None
+    if delta is not None:  # the last content file kept, with what changed since it
+        assert previous is not None
+        name, (content_spans, spans) = previous.content, delta
+        # The rows and entries of the sheets of those spans (the file has the others').
+        digests = {digest for span in spans for _, digest in span.files}
+        beside = {k for k in current if k[2] in digests}
+        rows, feed = htmlparts.list_rows_of(beside), opendata.feed_entries_of(beside)
+    elif name and content is not None and not content.forked:  # written here, just now: with every row and entry
         rows, feed = {}, {}
     elif name:  # the rows and entries this build made since the content file's were taken
         rows = {k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current}
@@ -841,10 +925,10 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     else:
         rows, feed = htmlparts.list_rows_of(current), opendata.feed_entries_of(current)
     save_cache(config.root, BuildCache(
-        code_stamp(), config_text, [] if name else record, str(output), produced.pages, produced.index,
+        code_stamp(), config_text, spans, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,
-        started_ns=started, rows=rows, feed=feed, content=name, snapshot=snapshot_name,
-        snapshot_config=config_text if snapshot_name else ""))
+        started_ns=started, rows=rows, feed=feed, content=name, content_spans=content_spans,
+        snapshot=snapshot_name, snapshot_config=config_text if snapshot_name else ""))
     return BuildResult(site, count, warnings, produced.rendered, produced.reused)
 
 
@@ -863,18 +947,40 @@ def _collected(sheets: list[Sheet], config: SiteConfig, snapshot: SiteSnapshot |
     (collect.collect_again: the sheets not swapped are the snapshot's own, _reuse gave them).
     """
     if snapshot is not None and by_file is not None and len(by_file) == len(sheets):
+        taken = {id(s) for s in snapshot.site.sheets}
         edits = []
         for sheet in sheets:
+            if id(sheet) in taken:
+                continue
             old = by_file.get(sheet.source.path)
-            if old is None:
+            if old is None:  # a file the snapshot did not have
                 break
-            if old is not sheet:
-                edits.append((old, sheet))
-        else:
+            edits.append((old, sheet))
+        else:  # as many files, each the snapshot's sheet or a sheet of a file it had: the same files
             site = collect_again(snapshot.site, edits)
             if site is not None:
                 return site, snapshot.memo, len(edits)
     return collect(sheets, config), {}, None
+
+
+# An edit build keeps the cache's content file while the files loaded since it (build.pickle's
+# spans, with their list rows and feed entries) are at most this many; with more, it writes the
+# file anew (a span of 100 files is 0.6 MB: build.pickle is written by every build).
+CONTENT_FILES = 800
+
+
+def _content_delta(previous: BuildCache | None, record: list[LoadedSpan]
+                   ) -> tuple[tuple[int, ...], list[LoadedSpan]] | None:
+    """(The places of the content file's spans still taken as they are, the spans beside them)
+    when the file can be kept (see CONTENT_FILES); None when it is to be written anew."""
+    if previous is None or not previous.content:
+        return None
+    in_file = previous.from_file
+    taken = [in_file[id(span)] for span in record if id(span) in in_file]
+    beside = [span for span in record if id(span) not in in_file]
+    if sum(len(span.files) for span in beside) > CONTENT_FILES:
+        return None
+    return tuple(taken), beside
 
 
 def _save_content(root: Path, record: list[LoadedSpan], current: set[tuple[str, int, str]]) -> str:
