@@ -27,6 +27,7 @@ files are hard links to the published ones, so it takes little room; deleting it
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import pickle
 import shutil
@@ -35,7 +36,6 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +99,7 @@ class LoadedSpan:
     stats: tuple[Stat | None, ...] = ()
     # pickle of [(digest, model.stub_of(sheet) or None, problems), …]: what an unchanged span gives
     # a build (model.LazySheet), without unpickling `blob` unless a page needs a sheet whole.
+    # Empty in a clean build's spans: the site snapshot it writes has the stubs.
     stubs: bytes = b""
     # The problems (warnings) of its files that have any, by place in the span: what a file whose
     # sheet is taken from the site snapshot (SiteSnapshot) reported.
@@ -171,15 +172,32 @@ def code_stamp() -> str:
     """A hash of hyoka's own code and the versions of what renders: Python and the libraries."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{FORMAT}\0{sys.version}\0".encode())
-    for dist in ("jinja2", "markupsafe", "markdown-it-py", "mdurl", "pyyaml"):
-        try:
-            h.update(f"{dist}={metadata.version(dist)}\0".encode())
-        except metadata.PackageNotFoundError:
-            h.update(f"{dist}=?\0".encode())
+    for module, dist in (("jinja2", "jinja2"), ("markupsafe", "markupsafe"), ("markdown_it", "markdown_it_py"),
+                         ("mdurl", "mdurl"), ("yaml", "pyyaml")):
+        h.update(f"{dist}={_installed(module, dist)}\0".encode())
     package = Path(__file__).resolve().parent
     for path in sorted(package.rglob("*.py")):
         h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+def _installed(module: str, dist: str) -> str:
+    """The version of the distribution that installed `module` (read from the name of its
+    dist-info folder beside the module: importlib.metadata took 15 ms to import on every build),
+    "?" when none is found."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        return "?"
+    where = Path(spec.origin).parent.parent
+    try:
+        names = os.listdir(where)
+    except OSError:
+        return "?"
+    for name in sorted(names):
+        stem, _, version = name.removesuffix(".dist-info").partition("-")
+        if name.endswith(".dist-info") and stem.lower().replace("-", "_").replace(".", "_") == dist:
+            return version
+    return "?"
 
 
 def cache_path(root: Path) -> Path:
@@ -187,14 +205,24 @@ def cache_path(root: Path) -> Path:
     return root / CACHE_DIR / CACHE_FILE
 
 
-def load_cache(root: Path) -> BuildCache | None:
-    """The project's build cache, or None when there is none or it cannot be used."""
+def load_cache(root: Path, *, content: bool = True) -> BuildCache | None:
+    """The project's build cache, or None when there is none or it cannot be used. Without
+    `content`, only build.pickle (load_content then adds the content file's part)."""
     path = cache_path(root)
     try:
         with open(path, "rb") as f:
             cache = pickle.load(f)
         if not isinstance(cache, BuildCache) or cache.stamp != code_stamp():
             return None
+    except Exception:  # none, or a broken or foreign cache: a clean build
+        return None
+    return load_content(root, cache) if content else cache
+
+
+def load_content(root: Path, cache: BuildCache) -> BuildCache | None:
+    """`cache` (build.pickle as load_cache(content=False) read it) with its content file's spans,
+    rows and feed entries; None when that file cannot be used."""
+    try:
         if cache.content:  # the spans, rows and feed entries of a file of their own
             with open(root / CACHE_DIR / cache.content, "rb") as f:
                 stamp, spans, rows, feed = pickle.load(f)
@@ -205,9 +233,7 @@ def load_cache(root: Path) -> BuildCache | None:
             cache.spans = [spans[i] for i in taken] + cache.spans
             cache.rows = {**rows, **cache.rows}  # the build's own after those it wrote early
             cache.feed = {**feed, **cache.feed}
-    except FileNotFoundError:
-        return None
-    except Exception:  # a broken or foreign cache only means a clean build
+    except Exception:  # gone, broken or foreign: a clean build
         return None
     return cache
 

@@ -15,17 +15,17 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import multiprocessing
 import os
 import pickle
 import signal
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .problems import BuildError
+
+if TYPE_CHECKING:  # imported where a pool is made: a build after an edit makes none
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -45,8 +45,9 @@ def cpu_count() -> int:
 
 
 def can_fork() -> bool:
-    """True where worker processes can inherit the parent's memory."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """True where worker processes can inherit the parent's memory (multiprocessing's "fork"
+    start method: not on Windows)."""
+    return sys.platform != "win32" and hasattr(os, "fork")
 
 
 def job_count(requested: int | None = None) -> int:
@@ -116,6 +117,8 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
     if jobs <= 1 or len(parts) <= 1 or not can_fork():
         return (fn(items[a:b]) for a, b in parts)
     _WORK = (fn, items)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
     try:
         executor = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
                                        mp_context=multiprocessing.get_context("fork"),
@@ -135,6 +138,7 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
 
 def _results(executor: ProcessPoolExecutor, futures: list[Future[R]],
              decode: Callable[[R], R] | None = None) -> Iterator[R]:
+    from concurrent.futures.process import BrokenProcessPool
     try:
         for future in futures:
             yield future.result() if decode is None else decode(future.result())
@@ -181,6 +185,7 @@ class _Shared:
 
     def results(self, here: Callable[[int], R], decode: Callable[[R], R] | None) -> Iterator[R]:
         decoded: dict[int, R] = {}
+        from concurrent.futures.process import BrokenProcessPool
         try:
             while self.front < self.back:
                 i = self.front

@@ -30,6 +30,7 @@ from .cache import (
     folder_token,
     link_or_copy,
     load_cache,
+    load_content,
     load_snapshot,
     reusable,
     save_cache,
@@ -38,7 +39,6 @@ from .cache import (
     spare_folder,
 )
 from .collect import Site, collect, collect_again
-from .linkcheck import check_found, site_links
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import Background, can_fork, job_count, long_lived, map_spans
@@ -157,7 +157,9 @@ def load_and_validate(config: SiteConfig, *, jobs: int | None = None, on_file: C
             stats.append(file_stat(files[i]))  # before the read: a later change shows in the next stat
             sheet, file_problems = load_sheet(Path(files[i]), config, rels[i])
             out.append((sheet.source.digest if sheet is not None else None, sheet, file_problems))
-        return _pickles(out), (out if os.getpid() == parent else None), stats  # a worker sends the pickles only
+        # A worker sends the pickles only. No stubs when none was cached (a clean build): the site
+        # snapshot it writes has them.
+        return _pickles(out, stubs=bool(known)), (out if os.getpid() == parent else None), stats
 
     def decode(result: Part) -> Part:
         pickles, _, stats = result  # a worker's: the pickles only
@@ -285,14 +287,15 @@ def _snapshot_sheets(span: LoadedSpan, snapshot: dict[str, Sheet]) -> list[Sheet
     return sheets
 
 
-def _pickles(loaded: list[Loaded]) -> tuple[bytes, bytes, dict[int, list[Problem]]]:
+def _pickles(loaded: list[Loaded], stubs: bool = True) -> tuple[bytes, bytes, dict[int, list[Problem]]]:
     """A span's pickles for the cache: its results whole (a pickle of each's, so that one sheet
-    is unpickled without the 99 others: _WholeSheets), and with each sheet's stub (LazySheet);
-    and the problems of its files that have any, by place."""
+    is unpickled without the 99 others: _WholeSheets), and (with `stubs`) with each sheet's stub
+    (LazySheet); and the problems of its files that have any, by place."""
     return (pickle.dumps([pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL) for result in loaded],
                          protocol=pickle.HIGHEST_PROTOCOL),
             pickle.dumps([(digest, stub_of(sheet) if sheet is not None else None, problems)
-                          for digest, sheet, problems in loaded], protocol=pickle.HIGHEST_PROTOCOL),
+                          for digest, sheet, problems in loaded], protocol=pickle.HIGHEST_PROTOCOL)
+            if stubs else b"",
             {k: problems for k, (_, _, problems) in enumerate(loaded) if problems})
 
 
@@ -346,6 +349,7 @@ def check_site(config: SiteConfig, *, strict: bool = False) -> tuple[list[Sheet]
     """`check`: validation, consistency warnings, and the internal links of the rendered site
     (rendered in memory only: nothing is written)."""
     sheets, warnings = check(config, strict=strict)
+    from .linkcheck import check_found, site_links  # check only
     found, files = site_links(collect(sheets, config), config.root / "templates")
     links = check_found(found, files, config.root / "assets", rel_path(config.output_dir, config.root))
     problems = sort_problems(warnings + links)
@@ -500,17 +504,6 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         else:
             items.append((sheet, key))
     shares_due = len(items)
-    if old is None:
-        items += zip(page_jobs, keys, strict=True)
-    else:
-        items += [(job, key) for job, key in zip(page_jobs, keys, strict=True) if not keep(job.path, key)]
-    reused = len(out.pages)
-    if on_files is not None and reused:
-        on_files(reused)
-    if reused:
-        kill_point("write")  # test hook: after the first files
-    if any(isinstance(item, PageJob) for item, _ in items):
-        compile_templates(env, page_jobs, templates)  # once, before the workers fork
 
     def span(part: Sequence[tuple[PageJob | Sheet, str]]
              ) -> tuple[list[tuple[str, PageRecord]], list[Any], list[str], list[Any]]:
@@ -598,61 +591,64 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         combined = spliced() or combined_anew()
         downloads_written(write_downloads(combined), combined[1])
 
-    if len(items) <= 96:
-        # Few to render (an edit): the changed sheets' shares first; then another process writes
-        # the downloads (at 10,000 sheets 100 MB: 0.3 s made anew; after an edit, the last ones
-        # with the new shares put in), the feed (5 MB) and robots.txt and the sitemap, while this
-        # one renders the pages.
-        first = [item for item in items if isinstance(item[0], Sheet)]
-        records, shares, same, rows = span(first)
+    def downloads_made() -> tuple[dict[str, PageRecord], opendata.ShareIndex]:
+        combined = spliced() or combined_anew()
+        return write_downloads(combined), combined[1]
+
+    # Few sheets changed (an edit): their shares first; then another process writes the downloads
+    # (100 MB at 10,000 sheets; after an edit, the last ones with the new shares put in) while
+    # this one finds the pages to render, renders them and writes the feed and the sitemap.
+    downloads: Background | None = None
+    if shares_due <= 96:
+        records, shares, _, _ = span(items)
         out.pages.update(records)
         out.shares.update(shares)
         out.rendered += len(records)
-        kept_map = keep_sitemap()
-        feed_mark = opendata.feed_entry_count()
-
-        def downloads_and_web() -> tuple[dict[str, PageRecord], opendata.ShareIndex, PageRecord | None, list[Any]]:
-            combined = spliced() or combined_anew()
-            records = write_downloads(combined)
-            sitemap = web_files_written(kept_map)
-            # The feed entries made there, for the build cache.
-            return records, combined[1], sitemap, opendata.feed_entries_since(feed_mark)
-
-        downloads = Background(downloads_and_web, jobs=jobs)
-        try:
-            rest = [item for item in items if not isinstance(item[0], Sheet)]
-            records, _, same, rows = span(rest)
-            out.pages.update(records)
-            out.same.update(same)
-            out.rendered += len(records)
-            if on_files is not None:
-                on_files(len(records) + len(first))
+        items, shares_due = [], 0
+        downloads = Background(downloads_made, jobs=jobs)
+    try:
+        if old is None:
+            items += zip(page_jobs, keys, strict=True)
+        else:
+            items += [(job, key) for job, key in zip(page_jobs, keys, strict=True) if not keep(job.path, key)]
+        if on_files is not None and out.pages:
+            on_files(len(out.pages))
+        if out.pages:
             kill_point("write")  # test hook: after the first files
-            combined_records, index, sitemap, entries = downloads.result()
-            downloads_written(combined_records, index)
-            if sitemap is not None:
-                out.pages[SITEMAP] = sitemap
-            opendata.keep_feed_entries(dict(entries))
-        finally:
-            downloads.cancel()
-    else:
-        results = map_spans(span, items, jobs=jobs, span=48)
-        write_web_files()  # while the workers render
-        if not shares_due:
-            downloads_here()
-        for records, shares, same, rows in results:
-            htmlparts.keep_list_rows(rows)
+        if any(isinstance(item, PageJob) for item, _ in items):
+            compile_templates(env, page_jobs, templates)  # once, before the workers fork
+        if downloads is not None and len(items) <= 96:  # few pages too: rendered here
+            records, _, same, _ = span(items)
             out.pages.update(records)
-            out.shares.update(shares)
             out.same.update(same)
             out.rendered += len(records)
             if on_files is not None:
                 on_files(len(records))
             kill_point("write")  # test hook: after the first files
-            if shares and shares_due:
-                shares_due -= len(shares)
-                if not shares_due:
-                    downloads_here()
+            write_web_files()
+        else:
+            results = map_spans(span, items, jobs=jobs, span=48)
+            write_web_files()  # while the workers render
+            if downloads is None and not shares_due:
+                downloads_here()
+            for records, shares, same, rows in results:
+                htmlparts.keep_list_rows(rows)
+                out.pages.update(records)
+                out.shares.update(shares)
+                out.same.update(same)
+                out.rendered += len(records)
+                if on_files is not None:
+                    on_files(len(records))
+                kill_point("write")  # test hook: after the first files
+                if shares and shares_due:
+                    shares_due -= len(shares)
+                    if not shares_due:
+                        downloads_here()
+        if downloads is not None:
+            downloads_written(*downloads.result())
+    finally:
+        if downloads is not None:
+            downloads.cancel()
     out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
     return out
 
@@ -726,18 +722,16 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     # process would make this one copy each page of memory it then writes (Python writes the
     # reference count of each object it reads).
     listing: Background | None = None
+    mirrored: Background | None = None
     kept_at = config.root / CACHE_DIR / SPARE_DIR
-    if cache and workers > 1 and can_fork() and kept_at.is_dir():
+    if workers > 1 and can_fork() and kept_at.is_dir():
         listing = Background(partial(_listed, kept_at), jobs=workers)
     pending: list[Background] = []
     try:
         with long_lived():
-            previous = load_cache(config.root) if cache else None
-        config_text = repr(config)
-        known = previous.spans if previous is not None and previous.config == config_text else None
-        if known is not None:
-            htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
-            opendata.keep_feed_entries(previous.feed)
+            # build.pickle first: a process can then be started on what it says (_mirrored)
+            # while this one reads the content file (60 MB at 10,000 sheets).
+            previous = load_cache(config.root, content=False) if cache else None
         old_output = output if previous is not None and previous.output == str(output) and output.is_dir() else None
         # The site this build replaces is kept for the next one (when its files' records are
         # known), and the one the last build replaced is updated into this one (when it is the one
@@ -746,22 +740,61 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         spare = previous.spare if previous is not None and spare_at is not None else None
         if spare is not None and folder_token(spare_at) != spare.token:
             spare = None
+        claim = spare_at if spare is not None else None
+        if spare is None and spare_at is not None and previous is not None and workers > 1 and can_fork():
+            # No site kept, but the output is the one the cache describes (the first build after
+            # a clean one): another process makes one of links to its files while this one loads
+            # the content (at 10,000 sheets, linking 22,700 files took 0.3 s of such a build).
+            mirrored = Background(partial(_mirrored, output, list(previous.pages), spare_at), jobs=workers)
+            pending.append(mirrored)
+        elif spare is None and kept_at.is_dir() and spare_folder(config.root, output) == kept_at:
+            # A kept site whose files' records are not known (a clean build's): it is the folder
+            # this build writes its site into, every file anew (the published site keeps its
+            # own), instead of being removed (22,700 files at 10,000 sheets: 0.4 s).
+            token = folder_token(kept_at)
+            if token is not None:
+                spare, claim = Spare(token, {}), kept_at
         # What that site holds is read by another process while this one loads the content (at
         # 10,000 sheets, walking its 12,700 folders took 0.2 s of a 2 s build after one edit);
         # else prune walks it.
-        if listing is not None and (spare is None or spare_at != kept_at):
+        if listing is not None and claim != kept_at:
             listing.cancel()
             listing = None
+        if previous is not None:
+            with long_lived():
+                previous = load_content(config.root, previous)
+            if previous is None:  # its content file cannot be used: a clean build
+                old_output = spare_at = spare = claim = None
+                if mirrored is not None:
+                    mirrored.cancel()
+                    mirrored = None
+        config_text = repr(config)
+        known = previous.spans if previous is not None and previous.config == config_text else None
+        if known is not None:
+            htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
+            opendata.keep_feed_entries(previous.feed)
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
-                      spare=spare, listing=listing, pending=pending, scanned=scanned, started=started,
-                      output=output, config_text=config_text)
+                      spare=spare, claim=claim, listing=listing, mirrored=mirrored, pending=pending,
+                      scanned=scanned,
+                      started=started, output=output, config_text=config_text)
     finally:
         scanned.cancel()
         if listing is not None:
             listing.cancel()
         for work in pending:  # the cache's content file, when the build failed after it began
             work.wait()
+
+
+def _mirrored(output: Path, paths: list[str], keep_at: Path) -> tuple[Path, Listing]:
+    """write.mirror into a new folder beside `keep_at` (a name save_cache removes if this build is
+    killed meanwhile); the folder and its listing. Nothing is left when it fails."""
+    folder = keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        return folder, mirror(output, paths, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _listed(folder: Path) -> tuple[int, Listing]:
@@ -774,7 +807,8 @@ def _listed(folder: Path) -> tuple[int, Listing]:
 
 def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress, workers: int,
            previous: BuildCache | None, known: list[LoadedSpan] | None, old_output: Path | None,
-           spare_at: Path | None, spare: Spare | None, listing: Background | None,
+           spare_at: Path | None, spare: Spare | None, claim: Path | None, listing: Background | None,
+           mirrored: Background | None,
            pending: list[Background], scanned: Background, started: int, output: Path,
            config_text: str) -> BuildResult:
     record: list[LoadedSpan] = []
@@ -796,17 +830,14 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     # renders (at 10,000 sheets, 60 MB: 0.15 s of pickling after an edit).
     current = {share_key(s) for s in sheets}  # what the rows and feed entries are kept by
     rows_mark, feed_mark = htmlparts.list_rows_count(), opendata.feed_entry_count()  # made after: in build.pickle
-    # Not in a build that parsed everything: forked now, with every sheet in memory, the process
-    # would make the parent copy each page of them it touches while it runs (≈ 5 % of a clean
-    # build's time at 10,000 sheets); then it is written at the end.
+    # Not in a build that parsed everything: see content_at_end.
     # After an edit, the spans that are not the cache's content file's as they were (the edited
     # files' and the rest of their spans) go into build.pickle, and that file is kept, unless they
     # are many: the file is then written anew.
     delta = _content_delta(previous, record) if known is not None else None
     content = None
-    if delta is None:
-        content = Background(partial(_save_content, config.root, record, current),
-                             jobs=workers if known is not None else 1)
+    if delta is None and known is not None:
+        content = Background(partial(_save_content, config.root, record, current), jobs=workers)
         pending.append(content)
     templates = config.root / "templates"
     with long_lived():
@@ -816,9 +847,9 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     # A snapshot of this site for the next builds, unless they can go on from the last one.
     snapshot_name = previous.snapshot if previous is not None and edits is not None else ""
     snapshot_saved = None
-    if edits is None or edits > SNAPSHOT_EDITS:
-        snapshot_saved = Background(partial(save_snapshot, config.root, SiteSnapshot(site, memo)),
-                                    jobs=workers if known is not None else 1)
+    snapshot_due = edits is None or edits > SNAPSHOT_EDITS
+    if snapshot_due and known is not None:
+        snapshot_saved = Background(partial(save_snapshot, config.root, SiteSnapshot(site, memo)), jobs=workers)
         pending.append(snapshot_saved)
     paths = output_paths(site, page_jobs)
     check_paths(paths)
@@ -870,44 +901,46 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     # The walk must be over before the folder is claimed (moved): it is taken only if it went
     # through; else prune walks the claimed folder itself.
     listed = None
+    if mirrored is not None:  # the site of links made meanwhile (write.mirror), to update
+        try:
+            folder, listed = mirrored.result()
+            token = folder_token(folder)
+        except (OSError, BuildError):
+            token = None
+        if token is not None and previous is not None:
+            spare, claim = Spare(token, previous.pages), folder
     if listing is not None:
         try:
             ctime, listed = listing.result()
-            if spare_at is None or os.lstat(spare_at).st_ctime_ns != ctime:
+            if claim is None or os.lstat(claim).st_ctime_ns != ctime:
                 listed = None
         except (OSError, BuildError):
             listed = None
-    count = write_folder(fill, assets, config.output_dir, finalize=index,
-                         start_from=spare_at if spare is not None else None, keep_old=spare_at)
+    count = write_folder(fill, assets, config.output_dir, finalize=index, start_from=claim, keep_old=spare_at)
     token = folder_token(spare_at) if spare_at is not None else None
     assert previous is not None or token is None
     kept_pages = previous.pages if previous is not None and token else None
-    mirrored = None
-    if token is None and workers > 1 and can_fork():
-        # No site was kept (a clean build): one is made of links to this one's files, by another
-        # process while this one saves the cache, so that the next build after an edit has a site
-        # to update (at 10,000 sheets, linking its 22,700 files took 0.3 s; an edit build 0.6 s).
-        keep_at = spare_folder(config.root, output)
-        if keep_at is not None:
-            mirrored = Background(partial(mirror, output, list(produced.pages), keep_at), jobs=workers)
-            pending.append(mirrored)
+    # A build that loaded every sheet: its content file is written now by another process while
+    # this one writes the site snapshot (forked earlier, while the pages are rendered, the process
+    # would make this one copy each page of memory it then writes: ≈ 5 % of a clean build at
+    # 10,000 sheets; the snapshot written by another process too took twice as long).
+    content_at_end = known is None
+    if content_at_end:
+        content = Background(partial(_save_content, config.root, record, current), jobs=workers)
+        pending.append(content)
+    if snapshot_due and snapshot_saved is None:
+        snapshot_saved = Background(partial(save_snapshot, config.root, SiteSnapshot(site, memo)), jobs=1)
+    if snapshot_saved is not None:
+        try:
+            snapshot_name = snapshot_saved.result()
+        except Exception:  # not written: the next build collects anew
+            snapshot_name = ""
     name = ""
     if content is not None:
         try:
             name = content.result()
         except Exception:  # it could not be written: all of it goes into build.pickle (the site is built)
             name = ""
-    if mirrored is not None:
-        try:
-            token = mirrored.result()
-        except Exception:
-            token = None
-        kept_pages = produced.pages if token else None
-    if snapshot_saved is not None:
-        try:
-            snapshot_name = snapshot_saved.result()
-        except Exception:  # not written: the next build collects anew
-            snapshot_name = ""
     spans: list[LoadedSpan] = [] if name else record
     content_spans = None
     if delta is not None:  # the last content file kept, with what changed since it
@@ -917,7 +950,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         digests = {digest for span in spans for _, digest in span.files}
         beside = {k for k in current if k[2] in digests}
         rows, feed = htmlparts.list_rows_of(beside), opendata.feed_entries_of(beside)
-    elif name and content is not None and not content.forked:  # written here, just now: with every row and entry
+    elif name and content_at_end:  # written just now: with every row and entry
         rows, feed = {}, {}
     elif name:  # the rows and entries this build made since the content file's were taken
         rows = {k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current}

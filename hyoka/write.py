@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cache import Stat, folder_token, stat_key
+from .cache import Stat, stat_key
 from .problems import BuildError
 from .render import Page
 
@@ -212,39 +212,33 @@ def prune(folder: Path | str, paths: Iterable[str], listing: Listing | None = No
     return present
 
 
-def mirror(source: Path, paths: Iterable[str], keep: Path) -> tuple[int, int] | None:
-    """A folder of hard links to `source`'s files at `paths`, put at `keep` (replacing what is
-    there): a site for the next build to update (pipeline._build, after a build that kept none).
-    Its folder_token; None when it could not be made whole (nothing is left behind then).
+def mirror(source: Path, paths: Iterable[str], folder: Path) -> Listing:
+    """Make `folder` (new) a copy of `source`'s files at `paths` made of hard links (a site for a
+    build to update, when none was kept: pipeline._run); what list_tree would give for it.
 
-    The links share the published files' inodes, so the build cache's records of those files are
-    this folder's too; a file changed meanwhile has another stat, and the build using the folder
-    writes it anew.
+    The links share the published files' inodes: the build cache's records of those files are
+    theirs too, and a file changed since it recorded one has another stat (its stat is taken
+    from the link). Raises OSError when a file cannot be linked.
     """
-    try:
-        tmp = tempfile.mkdtemp(prefix=f".{keep.name}-", dir=keep.parent)
-    except OSError:
-        return None
-    try:
-        src = os.fspath(source)
-        made: set[str] = set()
-        for path in paths:
-            parent = path.rpartition("/")[0]
-            if parent and parent not in made:
-                os.makedirs(f"{tmp}/{parent}", exist_ok=True)
-                made.add(parent)
-            os.link(f"{src}/{path}", f"{tmp}/{path}")
-        trash = None
-        if os.path.lexists(keep):
-            trash = f"{tmp}-replaced"
-            os.rename(keep, trash)
-        os.rename(tmp, keep)
-        if trash is not None:
-            remove_tree(Path(trash))
-    except OSError:
-        remove_tree(Path(tmp))
-        return None
-    return folder_token(keep)
+    base, src = os.fspath(folder), os.fspath(source)
+    os.mkdir(base)
+    listing: Listing = []
+    made = {""}
+    for path in paths:
+        parent = path.rpartition("/")[0]
+        if parent not in made:
+            missing = []
+            while parent not in made:
+                missing.append(parent)
+                parent = parent.rpartition("/")[0]
+            for where in reversed(missing):
+                os.mkdir(f"{base}/{where}")
+                made.add(where)
+                listing.append((where, "d", None))
+        target = f"{base}/{path}"
+        os.link(f"{src}/{path}", target)
+        listing.append((path, "f", stat_key(os.lstat(target))))
+    return listing
 
 
 # Each entry of a folder, every level, each folder before what it holds: (path in the folder,

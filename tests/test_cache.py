@@ -34,8 +34,8 @@ def site(tmp_path):
     return config
 
 
-# The fixture's first build, which replaced no site, left one made of links to its own files for
-# the next to update (write.mirror: in another process, so only where one can be forked).
+# The first build after the fixture's, with no site kept, makes one of links to the published
+# files to update (write.mirror: in another process, so only where one can be forked).
 _MIRRORED = int(can_fork() and job_count(None) > 1)
 
 
@@ -398,10 +398,7 @@ def test_the_replaced_site_is_kept_and_updated_into_the_next(site, tmp_path, mon
     kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
     first, first_inodes = _tree(site.output_dir), _inodes(site.output_dir)
     mirrored = bool(_MIRRORED)
-    if mirrored:  # the pages and each sheet's sheet.json (the others are written by every build)
-        linked = _inodes(kept)
-        assert {p for p in first_inodes if p.startswith("sheets/")} <= linked.keys()
-        assert all(first_inodes[p] == ino for p, ino in linked.items())
+    assert not kept.exists()  # the fixture's build replaced no site
     files = sorted(site.content_dir.rglob("*.md"))
     _append(files[0], "一度目の追記。")
     run(site, search=False)
@@ -464,7 +461,7 @@ def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch, jo
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
     assert run(site, search=False, jobs=jobs).rendered == 0  # and again from the other kept site
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
-    assert len(pruned) == 3 + _MIRRORED  # the fixture's build left a site of links to update
+    assert len(pruned) == 3 + (jobs > 1 and can_fork())  # the first: a site of links made to update
     assert all((listing is not None) == (jobs > 1) for listing in pruned.listings)  # listed beforehand
 
 
@@ -811,7 +808,12 @@ def test_the_site_snapshot_is_taken_until_a_sheet_moves(site, tmp_path, monkeypa
     monkeypatch.setattr("hyoka.pipeline.SNAPSHOT_EDITS", 0)  # more changes than a snapshot is kept for
     _append(files[1], "また追記。")
     assert not build()
-    assert _cache_file(site).snapshot not in ("", second)
+    third = _cache_file(site).snapshot
+    assert third not in ("", second)
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    (site.root / cache_mod.CACHE_DIR / third).unlink()  # gone: collected anew, from whole sheets
+    _append(files[2], "さらに追記。")
+    assert build()
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
 
 
@@ -891,21 +893,34 @@ def test_a_failure_while_the_downloads_are_written_leaves_no_process_nor_folder(
     assert run(site, search=False, jobs=2).rendered > 0
 
 
-def test_mirror_makes_a_site_of_links_or_nothing(tmp_path) -> None:
-    """write.mirror: hard links to the published files in a new folder put where the kept site
-    goes (replacing the one there); when a file cannot be linked, nothing is left behind."""
-    from hyoka.write import mirror
+def test_mirror_makes_a_site_of_links(tmp_path) -> None:
+    """write.mirror: a new folder of hard links to the published files, and its listing as
+    list_tree gives it (each folder before what it holds)."""
+    from hyoka.write import list_tree, mirror
     source = tmp_path / "out"
-    (source / "a").mkdir(parents=True)
+    (source / "a" / "b").mkdir(parents=True)
+    (source / "a" / "b" / "index.html").write_text("b", encoding="utf-8")
     (source / "a" / "index.html").write_text("a", encoding="utf-8")
     (source / "index.html").write_text("i", encoding="utf-8")
-    cache = tmp_path / "cache"
-    keep = cache / "site"
-    (keep / "old").mkdir(parents=True)
-    (keep / "old" / "gone.html").write_text("x", encoding="utf-8")
-    token = mirror(source, ["a/index.html", "index.html"], keep)
-    assert token == cache_mod.folder_token(keep)
-    assert _inodes(keep) == _inodes(source)
-    assert sorted(p.name for p in cache.iterdir()) == ["site"]
-    assert mirror(source, ["index.html", "missing.html"], cache / "other") is None
-    assert sorted(p.name for p in cache.iterdir()) == ["site"]
+    folder = tmp_path / "kept"
+    listing = mirror(source, ["a/b/index.html", "index.html", "a/index.html"], folder)
+    assert _inodes(folder) == _inodes(source)
+    assert sorted(listing) == sorted(list_tree(folder))
+    assert [rel for rel, kind, _ in listing if kind == "d"] == ["a", "a/b"]
+    with pytest.raises(OSError):
+        mirror(source, ["missing.html"], tmp_path / "other")
+
+
+def test_a_site_of_links_that_cannot_be_made_leaves_nothing(tmp_path) -> None:
+    from hyoka import pipeline
+    source = tmp_path / "out"
+    source.mkdir()
+    (source / "index.html").write_text("i", encoding="utf-8")
+    keep_at = tmp_path / "cache" / "site"
+    keep_at.parent.mkdir()
+    with pytest.raises(OSError):
+        pipeline._mirrored(source, ["index.html", "missing.html"], keep_at)
+    assert list(keep_at.parent.iterdir()) == []
+    folder, listing = pipeline._mirrored(source, ["index.html"], keep_at)
+    assert folder.parent == keep_at.parent and folder.name.startswith(f".{keep_at.name}-")
+    assert [rel for rel, _, _ in listing] == ["index.html"]
