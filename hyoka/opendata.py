@@ -822,9 +822,13 @@ class ShareIndex:
 
     def position(self, key: ShareKey) -> int | None:
         """Where the sheet with this key is in the files' order (None: not in them)."""
+        return self.positions().get(key)
+
+    def positions(self) -> dict[ShareKey, int]:
+        """Each key's place in the files' order."""
         if self._position is None:
             self._position = {k: j for j, k in enumerate(self.keys)}
-        return self._position.get(key)
+        return self._position
 
     def ranges(self, j: int) -> tuple[tuple[int, int], ...]:
         """The byte ranges of the share at position `j`, one per file."""
