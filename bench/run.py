@@ -383,7 +383,9 @@ def incremental_build(proj: Path, out: Path, cli: list[str], clean_cli: list[str
     retried(clean_cli, "hyoka build (clean, before the edit)")
     before = _inodes(out)
     files = sorted((proj / "content").rglob("*.md"))
-    targets = [files[len(files) // 2], files[len(files) // 3]]
+    # The first edit, then three more of other sheets (other years, 課 and programs): the steady
+    # state of repeated builds, reported as their median (one run is at the mercy of the machine).
+    targets = [files[len(files) // 2], files[len(files) // 3], files[len(files) // 5], files[(len(files) * 4) // 5]]
     texts = [t.read_text(encoding="utf-8") for t in targets]
     try:
         targets[0].write_text(texts[0].rstrip("\n") + "\n- 追記: 一部の事業内容を見直した。\n", encoding="utf-8")
@@ -392,8 +394,11 @@ def incremental_build(proj: Path, out: Path, cli: list[str], clean_cli: list[str
         # Reused files are hard links to the last build's: a new inode is a file written anew.
         written = sorted(p for p, ino in after.items() if before.get(p) != ino and not p.startswith("assets"))
         unchanged = retried(cli, "hyoka build (nothing changed)")
-        targets[1].write_text(texts[1].rstrip("\n") + "\n- 追記: 対象者を見直した。\n", encoding="utf-8")
-        again = retried(cli, "hyoka build (another sheet edited)")
+        agains = []
+        for target, text in zip(targets[1:], texts[1:], strict=True):
+            target.write_text(text.rstrip("\n") + "\n- 追記: 対象者を見直した。\n", encoding="utf-8")
+            agains.append(retried(cli, "hyoka build (another sheet edited)")["wall"])
+        again = {"wall": median(agains), "walls": agains}
         reference = proj / "_clean_site"
         clear(reference)
         retried([*clean_cli, "--out", str(reference)], "hyoka build (clean, after the edits)")
@@ -404,7 +409,8 @@ def incremental_build(proj: Path, out: Path, cli: list[str], clean_cli: list[str
             target.write_text(text, encoding="utf-8")
     return {"wall": res["wall"], "cpu": res["cpu"], "rss_mb": res["rss_mb"], "edited": str(targets[0].relative_to(proj)),
             "written": len(written), "written_paths": written[:40], "files": len(after),
-            "unchanged_wall": unchanged["wall"], "again_wall": again["wall"], "identical_to_clean": identical}
+            "unchanged_wall": unchanged["wall"], "again_wall": again["wall"], "again_walls": again["walls"],
+            "identical_to_clean": identical}
 
 
 def make_mkdocs_site(content: Path, site: Path) -> None:
@@ -578,8 +584,10 @@ def report(results: dict[str, Any]) -> str:
         lambda r: f"{r['incremental']['written']:,} of {r['incremental']['files']:,}")
     row("&nbsp;&nbsp;identical to a clean build", lambda r: "yes" if r["incremental"]["identical_to_clean"] else "**NO**")
     row("&nbsp;&nbsp;nothing changed: `build --no-search`", lambda r: sec(r["incremental"]["unchanged_wall"]))
-    row("&nbsp;&nbsp;then another sheet edited (the kept site updated)",
-        lambda r: sec(r["incremental"]["again_wall"]) if "again_wall" in r["incremental"] else "–")
+    row("&nbsp;&nbsp;then three other sheets edited in turn (the kept site updated; median, runs)",
+        lambda r: (f"{sec(r['incremental']['again_wall'])} ("
+                   + " / ".join(sec(w) for w in r["incremental"].get("again_walls", [])) + ")")
+        if "again_wall" in r["incremental"] else "–")
     row("`check` (validation, pages rendered in memory, link check)",
         lambda r: f"{sec(r['check']['wall'])}, {r['check']['tree_mb']:.0f} MB")
     row("**full build with search** `--no-cache` (wall, median)", lambda r: f"**{sec(r['cli_search']['wall'])}**"
