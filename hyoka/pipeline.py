@@ -737,6 +737,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     # reference count of each object it reads).
     listing: Background | None = None
     mirrored: Background | None = None
+    mirror_at: Path | None = None
     kept_at = config.root / CACHE_DIR / SPARE_DIR
     if workers > 1 and can_fork() and kept_at.is_dir():
         listing = Background(partial(_listed, kept_at), jobs=workers)
@@ -759,7 +760,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             # No site kept, but the output is the one the cache describes (the first build after
             # a clean one): another process makes one of links to its files while this one loads
             # the content (at 10,000 sheets, linking 22,700 files took 0.3 s of such a build).
-            mirrored = Background(partial(_mirrored, output, list(previous.pages), spare_at), jobs=workers)
+            mirror_at = mirror_folder(spare_at)
+            mirrored = Background(partial(_mirrored, output, list(previous.pages), mirror_at), jobs=workers)
             pending.append(mirrored)
         elif spare is None and kept_at.is_dir() and spare_folder(config.root, output) == kept_at:
             # A kept site whose files' records are not known (a clean build's): it is the folder
@@ -798,6 +800,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             listing.cancel()
         for work in pending:  # the cache's content file, when the build failed after it began
             work.wait()
+        if mirror_at is not None and os.path.lexists(mirror_at):  # made, not taken: the build failed
+            shutil.rmtree(mirror_at, ignore_errors=True)
 
 
 def _recorded(previous: BuildCache) -> set[str]:
@@ -805,10 +809,15 @@ def _recorded(previous: BuildCache) -> set[str]:
     return {*previous.pages, *previous.combined, *FIXED_PATHS}
 
 
-def _mirrored(output: Path, paths: list[str], keep_at: Path) -> tuple[Path, Listing]:
-    """write.mirror into a new folder beside `keep_at` (a name save_cache removes if this build is
-    killed meanwhile); the folder and its listing. Nothing is left when it fails."""
-    folder = keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
+def mirror_folder(keep_at: Path) -> Path:
+    """Where this build's site of links is made (pipeline._mirrored): a name with its process id,
+    which save_cache removes once that process is gone (killed, or failed before removing it)."""
+    return keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
+
+
+def _mirrored(output: Path, paths: list[str], folder: Path) -> tuple[Path, Listing]:
+    """write.mirror into `folder` (mirror_folder's); the folder and its listing. Nothing is left
+    when it fails."""
     try:
         return folder, mirror(output, paths, folder)
     except BaseException:
@@ -968,10 +977,18 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     if delta is not None:  # the last content file kept, with what changed since it
         assert previous is not None
         name, (content_spans, spans) = previous.content, delta
-        # The rows and entries of the sheets of those spans (the file has the others').
+        # The rows and entries of the sheets of those spans (the file has the others'), and those
+        # the last build.pickle held or this build made of the current sheets (the file may not
+        # have them: made after it was written).
         digests = {digest for span in spans for _, digest in span.files}
         beside = {k for k in current if k[2] in digests}
-        rows, feed = htmlparts.list_rows_of(beside), opendata.feed_entries_of(beside)
+        own_rows, own_feed = previous.own
+        rows = {**{k: v for k, v in own_rows.items() if k[:3] in current},
+                **{k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current},
+                **htmlparts.list_rows_of(beside)}
+        feed = {**{k: v for k, v in own_feed.items() if k[:3] in current},
+                **{k: v for k, v in opendata.feed_entries_since(feed_mark) if k[:3] in current},
+                **opendata.feed_entries_of(beside)}
     elif name and content_at_end:  # written just now: with every row and entry
         rows, feed = {}, {}
     elif name:  # the rows and entries this build made since the content file's were taken

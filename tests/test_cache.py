@@ -757,19 +757,26 @@ def test_a_listing_of_a_kept_site_moved_meanwhile_is_not_used(site, tmp_path, mo
 def test_temp_files_of_a_killed_build_are_removed_from_the_cache(site) -> None:
     import os
     folder = site.root / cache_mod.CACHE_DIR
+    import subprocess
+    import sys
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # a process id no longer in use
     stale = [folder / f".{cache_mod.CONTENT_PREFIX}abandoned", folder / f".{cache_mod.CACHE_FILE}.abandoned",
-             folder / f".{cache_mod.SNAPSHOT_PREFIX}abandoned", folder / f".{cache_mod.SPARE_DIR}-abandoned"]
+             folder / f".{cache_mod.SNAPSHOT_PREFIX}abandoned", folder / f".{cache_mod.SPARE_DIR}-{gone}-abcd"]
     for path in stale[:3]:
         path.write_bytes(b"half")
-    stale[3].mkdir()  # a site of links write.mirror was making
-    (stale[3] / "index.html").write_bytes(b"x")
-    for path in stale:
         os.utime(path, (1_000_000_000, 1_000_000_000))
+    stale[3].mkdir()  # a site of links a build killed meanwhile was making (pipeline.mirror_folder)
+    (stale[3] / "index.html").write_bytes(b"x")
     running = folder / f".{cache_mod.CONTENT_PREFIX}being-written"
     running.write_bytes(b"half")
     os.utime(running, (4_000_000_000, 4_000_000_000))  # written to after this build began
+    # One a running build is making: old, but its process is alive (here, this one).
+    live = folder / f".{cache_mod.SPARE_DIR}-{os.getpid()}-abcd"
+    live.mkdir()
+    os.utime(live, (1_000_000_000, 1_000_000_000))
     run(site, search=False)
-    assert not any(path.exists() for path in stale) and running.exists()
+    assert not any(path.exists() for path in stale) and running.exists() and live.exists()
 
 
 def _cache_file(config):
@@ -912,6 +919,8 @@ def test_mirror_makes_a_site_of_links(tmp_path) -> None:
 
 
 def test_a_site_of_links_that_cannot_be_made_leaves_nothing(tmp_path) -> None:
+    import os
+
     from hyoka import pipeline
     source = tmp_path / "out"
     source.mkdir()
@@ -919,11 +928,12 @@ def test_a_site_of_links_that_cannot_be_made_leaves_nothing(tmp_path) -> None:
     keep_at = tmp_path / "cache" / "site"
     keep_at.parent.mkdir()
     with pytest.raises(OSError):
-        pipeline._mirrored(source, ["index.html", "missing.html"], keep_at)
+        pipeline._mirrored(source, ["index.html", "missing.html"], pipeline.mirror_folder(keep_at))
     assert list(keep_at.parent.iterdir()) == []
-    folder, listing = pipeline._mirrored(source, ["index.html"], keep_at)
-    assert folder.parent == keep_at.parent and folder.name.startswith(f".{keep_at.name}-")
-    assert [rel for rel, _, _ in listing] == ["index.html"]
+    at = pipeline.mirror_folder(keep_at)
+    assert at.parent == keep_at.parent and at.name.startswith(f".{keep_at.name}-{os.getpid()}-")
+    folder, listing = pipeline._mirrored(source, ["index.html"], at)
+    assert folder == at and [rel for rel, _, _ in listing] == ["index.html"]
 
 
 def test_paths_are_checked_again_only_when_one_is_new(site, monkeypatch) -> None:
@@ -941,3 +951,49 @@ def test_paths_are_checked_again_only_when_one_is_new(site, monkeypatch) -> None
     copy.write_text(files[0].read_text(encoding="utf-8").replace("\nid: ", "\nid: copy-", 1), encoding="utf-8")
     run(site, search=False)
     assert checked == [1]
+
+
+def test_a_failed_build_leaves_no_site_of_links(site) -> None:
+    """The first build after the fixture's makes a site of links to update (pipeline._mirrored):
+    when it fails, that folder is removed with it."""
+    from hyoka.problems import ProblemsFound
+    path = sorted(site.content_dir.rglob("*.md"))[0]
+    path.write_text(path.read_text(encoding="utf-8").replace("\nid: ", "\nid: [", 1), encoding="utf-8")
+    with pytest.raises(ProblemsFound):
+        run(site, search=False, jobs=2)
+    folder = site.root / cache_mod.CACHE_DIR
+    assert not list(folder.glob(f".{cache_mod.SPARE_DIR}-*"))
+
+
+def test_rows_made_after_a_content_file_was_written_are_kept(site, monkeypatch) -> None:
+    """An edit build that writes the content file anew (many changes) keeps the rows and entries
+    it makes later in build.pickle; the next build, keeping that file, keeps them too."""
+    import pickle
+    files = sorted(site.content_dir.rglob("*.md"))
+    monkeypatch.setattr("hyoka.pipeline.CONTENT_FILES", 0)
+    _append(files[0], "追記。")
+    result = run(site, search=False, jobs=2)
+    monkeypatch.setattr("hyoka.pipeline.CONTENT_FILES", 800)
+    _append(files[1], "また追記。")
+    result = run(site, search=False, jobs=2)
+    raw = pickle.loads(cache_mod.cache_path(site.root).read_bytes())
+    assert raw.content_spans is not None  # the file was kept
+    current = {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
+    loaded = cache_mod.load_cache(site.root)
+    assert current <= {k[:3] for k in loaded.rows} and current <= {k[:3] for k in loaded.feed}
+
+
+def test_library_versions_are_read_from_dist_info_and_egg_info(tmp_path, monkeypatch) -> None:
+    """cache.code_stamp's versions: every dist-info or egg-info folder of the library's name."""
+    import sys
+    (tmp_path / "fakelib").mkdir()
+    (tmp_path / "fakelib" / "__init__.py").write_text("", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("fakelib", None)
+    assert cache_mod._installed("fakelib", "fakelib") == "?"
+    (tmp_path / "FakeLib-1.2.egg-info").mkdir()
+    assert cache_mod._installed("fakelib", "fakelib") == "1.2"
+    (tmp_path / "fakelib-1.3.dist-info").mkdir()
+    assert cache_mod._installed("fakelib", "fakelib") == "1.2,1.3"
+    (tmp_path / "FakeLib-1.2.egg-info").rename(tmp_path / "FakeLib-1.4-py3.11.egg-info")
+    assert cache_mod._installed("fakelib", "fakelib") == "1.4-py3.11,1.3"  # in the order of the names
