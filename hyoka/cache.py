@@ -13,9 +13,12 @@ A page is reused only if its file in the output folder still has the size and mo
 the last build recorded, so an output folder edited or replaced by hand is rendered again. An
 unreadable, old or foreign cache file is ignored (a clean build follows).
 
-The cache is two files: build.pickle (the output's records) and a content-<random>.pickle it names
+The cache is three files: build.pickle (the output's records), a content-<random>.pickle it names
 (the loaded spans, list rows and feed entries: 60 MB at 10,000 sheets), which a build writes from
-another process as soon as its content is loaded, while it renders (save_content).
+another process as soon as its content is loaded, while it renders (save_content), and which the
+builds after an edit keep (what changed since goes into build.pickle); and a
+snapshot-<random>.pickle (SiteSnapshot: the collected site and the plan of its pages), which the
+builds after an edit go on from.
 
 The site a build replaces is kept in `.hyoka-cache/site/` (when it is on the output's disk), with
 the records of its files (`Spare`). The next build updates that folder into the new site and
@@ -36,10 +39,11 @@ import stat
 import struct
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 CACHE_DIR = ".hyoka-cache"
 CACHE_FILE = "build.pickle"
@@ -163,7 +167,7 @@ class BuildCache:
 @dataclass
 class SiteSnapshot:
     """The collected Site (collect.Site) of a build and the memo of render.plan_pages and
-    render.job_keys for it, its sheets as stubs (model.snapshot_sheet): what the next build
+    render.job_keys for it, its sheets as stubs (model.snapshot_pickler): what the next build
     takes instead of collecting 10,000 sheets and planning and fingerprinting 12,700 pages again.
 
     That build swaps in the sheets whose files changed since (collect.collect_again: where every
@@ -284,19 +288,29 @@ def save_content(root: Path, spans: list[LoadedSpan], rows: dict[Any, str], feed
     it renders (pipeline._build); rows and entries made later go into build.pickle, which names
     this file (BuildCache.content). Raises OSError when it cannot be written.
     """
+    buffers: list[pickle.PickleBuffer] = []
+    body = pickle.dumps((code_stamp(), spans, rows, feed), protocol=5, buffer_callback=buffers.append)
+    raws = [b.raw() for b in buffers]
+
+    def write(f: BinaryIO) -> None:
+        f.write(_CONTENT_MAGIC + struct.pack(f"<QQ{len(raws)}Q", len(body), len(raws), *(r.nbytes for r in raws)))
+        f.write(body)
+        for raw in raws:
+            f.write(raw)
+
+    return _write_named(root, CONTENT_PREFIX, write)
+
+
+def _write_named(root: Path, prefix: str, write: Callable[[BinaryIO], None]) -> str:
+    """A new file <prefix><random>.pickle in the cache folder, written by `write` to a temp file
+    renamed into place (none left when it fails); its name. Raises OSError."""
     folder = root / CACHE_DIR
     _make_folder(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".{CONTENT_PREFIX}", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{prefix}", dir=folder)
     try:
-        buffers: list[pickle.PickleBuffer] = []
-        body = pickle.dumps((code_stamp(), spans, rows, feed), protocol=5, buffer_callback=buffers.append)
-        raws = [b.raw() for b in buffers]
         with os.fdopen(fd, "wb") as f:
-            f.write(_CONTENT_MAGIC + struct.pack(f"<QQ{len(raws)}Q", len(body), len(raws), *(r.nbytes for r in raws)))
-            f.write(body)
-            for raw in raws:
-                f.write(raw)
-        name = f"{CONTENT_PREFIX}{os.urandom(8).hex()}.pickle"
+            write(f)
+        name = f"{prefix}{os.urandom(8).hex()}.pickle"
         os.replace(tmp, folder / name)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -306,20 +320,9 @@ def save_content(root: Path, spans: list[LoadedSpan], rows: dict[Any, str], feed
 
 def save_snapshot(root: Path, snapshot: SiteSnapshot) -> str:
     """Write a SiteSnapshot to snapshot-<random>.pickle in the cache folder; its name. Its sheets
-    are pickled as their stubs (model.snapshot_sheet). Raises OSError when it cannot be written."""
+    are pickled as their stubs (model.snapshot_pickler). Raises OSError when it cannot be written."""
     from .model import snapshot_pickler
-    folder = root / CACHE_DIR
-    _make_folder(folder)
-    fd, tmp = tempfile.mkstemp(prefix=f".{SNAPSHOT_PREFIX}", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            snapshot_pickler(f).dump((code_stamp(), snapshot))
-        name = f"{SNAPSHOT_PREFIX}{os.urandom(8).hex()}.pickle"
-        os.replace(tmp, folder / name)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return name
+    return _write_named(root, SNAPSHOT_PREFIX, lambda f: snapshot_pickler(f).dump((code_stamp(), snapshot)))
 
 
 def load_snapshot(root: Path, name: str) -> SiteSnapshot | None:
@@ -337,9 +340,10 @@ def load_snapshot(root: Path, name: str) -> SiteSnapshot | None:
 def save_cache(root: Path, cache: BuildCache) -> None:
     """Write the cache atomically; a failure to write it never fails the build (it was built).
 
-    Then the content files (save_content) older than the one `cache` names are removed (a newer one
-    may be a build's running beside this one, a slower one's is then lost: the next build is a
-    clean one), and temp files not written to since this build began.
+    Then the content files (save_content) and site snapshots (save_snapshot) older than the ones
+    `cache` names are removed (a newer one may be a build's running beside this one, a slower
+    one's is then lost: the next build is a clean one), temp files not written to since this
+    build began, and sites of links whose build is gone (pipeline.mirror_folder).
     """
     folder = root / CACHE_DIR
     try:
