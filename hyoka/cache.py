@@ -155,9 +155,8 @@ class BuildCache:
     content: str = ""
     content_spans: tuple[int, ...] | None = None
     # The file with the site as a build collected it and the plan of its pages (save_snapshot),
-    # "" when there is none; the configuration it was made with.
+    # "" when there is none; made with `config` (a build with another writes its own).
     snapshot: str = ""
-    snapshot_config: str = ""
     # Set by load_cache, not saved: where each span taken from the content file is in it (by the
     # span's id), and build.pickle's own rows and feed entries (before the file's were added).
     from_file: dict[int, int] = field(default_factory=dict)

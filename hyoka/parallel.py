@@ -228,7 +228,6 @@ class Background:
         self._done = False
         self._value: Any = None
         self._error: BaseException | None = None
-        self.forked = False  # fn runs in a process of its own (else here, when result() is called)
         if jobs <= 1 or not can_fork():
             return
         parent = os.getpid()
@@ -264,7 +263,6 @@ class Background:
                 os._exit(code)
         os.close(write)
         self._pid, self._read = pid, read
-        self.forked = True
 
     def result(self) -> Any:
         if not self._done:

@@ -9,7 +9,7 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -432,18 +432,18 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     if kept is not None:
         present = kept.present
         intact = {p: r for p, r in kept.records.items() if present.get(p) == (r.size, r.mtime_ns, r.ino)}
-    out_pages, last_pages = out.pages, previous.pages if previous is not None else {}
+    old_pages = previous.pages if previous is not None else {}
 
     def keep(path: str, key: str) -> bool:
         """Keep the kept site's file, or link the previous build's, when its fingerprint is `key`;
         True if one was."""
         record = intact.get(path)
         if record is not None and record.key == key:
-            out_pages[path] = record
+            out.pages[path] = record
             if index_pages is not None:  # what the search index is made of and may reuse
                 if path.endswith(".html"):
                     link(f"{dest}/{path}", f"{index_pages}/{path}")
-                last = last_pages.get(path)
+                last = old_pages.get(path)
                 if last is not None and last.key == key:
                     out.same.add(path)  # the published file has this text too
             return True
@@ -489,29 +489,20 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     reused_shares: dict[tuple[str, int, str], int] = {}  # key → its place in old_index
     old_index: opendata.ShareIndex | None = (previous.shares if previous is not None and old_combined is not None
                                              else None)
-    old_pages = previous.pages if previous is not None else {}
     # A sheet.json's fingerprint is the last build's when its file has the same bytes, and code
     # and configuration are the same: then it is not computed again (10,000 hashes).
     same_base = previous is not None and previous.config == repr(site.config)
     position = old_index.positions().get if old_index is not None else {}.get
-    # A file of the kept site that is as recorded, with this build's fingerprint, stays: looked
-    # up here for the 22,700 files at 10,000 sheets (keep does the rest).
-    at_once = index_pages is None
     for sheet in site.sheets:
-        sheet_id, year = sheet.id, sheet.evaluation_year
-        path = f"sheets/{sheet_id}/{year}/{opendata.SHEET_JSON}"  # sheet.url's
-        k = (sheet_id, year, sheet.source.digest)  # share_key
+        path = f"{sheet.url}{opendata.SHEET_JSON}"
+        k = share_key(sheet)
         j = position(k)
         record = old_pages.get(path) if same_base and j is not None else None
         key = record.key if record is not None else fingerprint(base_key, path, sheet_dep(sheet))
-        if j is not None and old is not None:
-            here = intact.get(path)
-            if (here is not None and here.key == key and at_once) or keep(path, key):
-                if here is not None and here.key == key and at_once:
-                    out_pages[path] = here
-                reused_shares[k] = j
-                continue
-        items.append((sheet, key))
+        if j is not None and old is not None and keep(path, key):
+            reused_shares[k] = j
+        else:
+            items.append((sheet, key))
     shares_due = len(items)
 
     def span(part: Sequence[tuple[PageJob | Sheet, str]]
@@ -619,12 +610,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if old is None:
             items += zip(page_jobs, keys, strict=True)
         else:
-            for job, key in zip(page_jobs, keys, strict=True):
-                here = intact.get(job.path)
-                if here is not None and here.key == key and at_once:
-                    out_pages[job.path] = here
-                elif not keep(job.path, key):
-                    items.append((job, key))
+            items += [(job, key) for job, key in zip(page_jobs, keys, strict=True) if not keep(job.path, key)]
         if on_files is not None and out.pages:
             on_files(len(out.pages))
         if out.pages:
@@ -632,32 +618,25 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if any(isinstance(item, PageJob) for item, _ in items):
             compile_templates(env, page_jobs, templates)  # once, before the workers fork
         if downloads is not None and len(items) <= 96:  # few pages too: rendered here
-            records, _, same, _ = span(items)
+            results: Iterable[Any] = [span(items)]
+        else:
+            results = map_spans(span, items, jobs=jobs, span=48)
+        write_web_files()  # while the workers render
+        if downloads is None and not shares_due:
+            downloads_here()
+        for records, shares, same, rows in results:
+            htmlparts.keep_list_rows(rows)
             out.pages.update(records)
+            out.shares.update(shares)
             out.same.update(same)
             out.rendered += len(records)
             if on_files is not None:
                 on_files(len(records))
             kill_point("write")  # test hook: after the first files
-            write_web_files()
-        else:
-            results = map_spans(span, items, jobs=jobs, span=48)
-            write_web_files()  # while the workers render
-            if downloads is None and not shares_due:
-                downloads_here()
-            for records, shares, same, rows in results:
-                htmlparts.keep_list_rows(rows)
-                out.pages.update(records)
-                out.shares.update(shares)
-                out.same.update(same)
-                out.rendered += len(records)
-                if on_files is not None:
-                    on_files(len(records))
-                kill_point("write")  # test hook: after the first files
-                if shares and shares_due:
-                    shares_due -= len(shares)
-                    if not shares_due:
-                        downloads_here()
+            if shares and shares_due:
+                shares_due -= len(shares)
+                if not shares_due:
+                    downloads_here()
         if downloads is not None:
             downloads_written(*downloads.result())
     finally:
@@ -842,7 +821,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     record: list[LoadedSpan] = []
     trust_before = previous.started_ns - RACY_NS if previous is not None else None
     snapshot = None
-    if previous is not None and known is not None and previous.snapshot and previous.snapshot_config == config_text:
+    if previous is not None and known is not None and previous.snapshot:  # made with this configuration (known)
         with long_lived():
             snapshot = load_snapshot(config.root, previous.snapshot)
     by_file = {s.source.path: s for s in snapshot.site.sheets} if snapshot is not None else None
@@ -1000,7 +979,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         code_stamp(), config_text, spans, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,
         started_ns=started, rows=rows, feed=feed, content=name, content_spans=content_spans,
-        snapshot=snapshot_name, snapshot_config=config_text if snapshot_name else ""))
+        snapshot=snapshot_name))
     return BuildResult(site, count, warnings, produced.rendered, produced.reused)
 
 
