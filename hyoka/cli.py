@@ -161,8 +161,8 @@ def _dispatch(command: str, args: argparse.Namespace, strict: bool) -> int:
         from .progress import NORMAL, QUIET, VERBOSE, Progress
         level = QUIET if args.quiet else VERBOSE if args.verbose else NORMAL
         result = pipeline.run(config, strict=strict, search=not args.no_search, progress=Progress(level=level),
-                              jobs=args.jobs, cache=not getattr(args, "no_cache", False))
-        _LAST[:] = [result]
+                              jobs=args.jobs, cache=not getattr(args, "no_cache", False), retain=_LAST)
+        _LAST.append(result)
         _print_problems(result.warnings)
         if result.warnings:
             print(f"{summary(result.warnings)}。", file=sys.stderr)

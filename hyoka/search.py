@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .cache import PageRecord, link_or_copy, reusable
+from .cache import PageRecord, link_or_copy, page_record, reusable
 from .problems import BuildError
 
 BUNDLE_DIR = "pagefind"
@@ -445,7 +445,7 @@ def index_site(folder: Path, executable: Path | None = None, *, shard_pages: int
             service.close()
     _finish_bundle(bundle, shards)
     records = {shard.name: _shard_record(bundle, shard, i == 0, indexer) for i, shard in enumerate(shards)}
-    size = sum(file.size for record in records.values() for _, file in record.files)
+    size = sum(file[1] for record in records.values() for _, file in record.files)
     size += sum(p.stat().st_size for p in bundle.iterdir() if p.is_file())
     indexing = {id(shard) for shard in todo}
     reused = [shard for shard in shards if id(shard) not in indexing]
@@ -489,7 +489,7 @@ def _shard_record(bundle: Path, shard: Shard, first: bool, indexer: str) -> Shar
     for dirpath, _, filenames in os.walk(folder):
         for name in filenames:
             st = os.stat(os.path.join(dirpath, name))
-            files.append((Path(dirpath, name).relative_to(folder).as_posix(), PageRecord.of("", st)))
+            files.append((Path(dirpath, name).relative_to(folder).as_posix(), page_record("", st)))
     return ShardRecord(shard.pages, first, indexer, tuple(sorted(files, key=lambda f: f[0])))
 
 
