@@ -50,7 +50,7 @@ CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
 SNAPSHOT_PREFIX = "snapshot-"  # save_snapshot's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 11
+FORMAT = 12
 
 
 # A file of the last build's output: (its fingerprint, size, mtime_ns, inode) when written. The
@@ -131,9 +131,10 @@ class BuildCache:
     shards: dict[str, Any] = field(default_factory=dict)  # the search index's shards (search.ShardRecord)
     spare: Spare | None = None  # the site the build replaced, kept for the next one
     started_ns: int = 0  # when the build began reading the content files (time.time_ns())
-    # The list pages' rows by sheet (htmlparts.sheet_list_rows): an edit renders the lists that
-    # show the edited sheet, thousands of rows each, of which only that sheet's row is new.
-    rows: dict[Any, str] = field(default_factory=dict)
+    # The list pages' rows by sheet (htmlparts.sheet_list_rows; packed by htmlparts.packed_rows): an
+    # edit renders the lists that show the edited sheet, thousands of rows each, of which only that
+    # sheet's row is new.
+    rows: dict[Any, dict[Any, bytes]] = field(default_factory=dict)
     feed: dict[Any, str] = field(default_factory=dict)  # feed.xml's entries by sheet (opendata._feed_entry)
     # The file with the spans, and the rows and entries known when the content was loaded
     # (save_content); "" when they are all in this one. load_cache puts them together: the file's
@@ -148,7 +149,7 @@ class BuildCache:
     # Set by load_cache, not saved: where each span taken from the content file is in it (by the
     # span's id), and build.pickle's own rows and feed entries (before the file's were added).
     from_file: dict[int, int] = field(default_factory=dict)
-    own: tuple[dict[Any, str], dict[Any, str]] = ({}, {})
+    own: tuple[dict[Any, dict[Any, bytes]], dict[Any, str]] = ({}, {})
 
 
 @dataclass
@@ -234,11 +235,16 @@ def load_content(root: Path, cache: BuildCache) -> BuildCache | None:
             cache.from_file = {id(spans[i]): i for i in taken}
             cache.own = (cache.rows, cache.feed)
             cache.spans = [spans[i] for i in taken] + cache.spans
-            cache.rows = {**rows, **cache.rows}  # the build's own after those it wrote early
+            cache.rows = merged_rows(rows, cache.rows)  # the build's own after those it wrote early
             cache.feed = {**feed, **cache.feed}
     except Exception:  # gone, broken or foreign: a clean build
         return None
     return cache
+
+
+def merged_rows(first: dict[Any, dict[Any, bytes]], then: dict[Any, dict[Any, bytes]]) -> dict[Any, dict[Any, bytes]]:
+    """Two sets of list rows as the cache keeps them (htmlparts.packed_rows), the second's over the first's."""
+    return {variant: {**first.get(variant, {}), **then.get(variant, {})} for variant in {*first, *then}}
 
 
 _CONTENT_MAGIC = b"HYOKA\x00C1"
@@ -267,7 +273,8 @@ def _read_content(path: Path) -> Any:
     return pickle.loads(view[start:start + size], buffers=buffers)
 
 
-def save_content(root: Path, spans: list[LoadedSpan], rows: dict[Any, str], feed: dict[Any, str]) -> str:
+def save_content(root: Path, spans: list[LoadedSpan], rows: dict[Any, dict[Any, bytes]],
+                 feed: dict[Any, str]) -> str:
     """Write what the build cache holds of the content (the loaded spans, list rows and feed
     entries: 60 MB at 10,000 sheets) to a file of its own, content-<random>.pickle; its name.
 

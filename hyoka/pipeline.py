@@ -32,6 +32,7 @@ from .cache import (
     load_cache,
     load_content,
     load_snapshot,
+    merged_rows,
     page_record,
     reusable,
     save_cache,
@@ -773,7 +774,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         config_text = repr(config)
         known = previous.spans if previous is not None and previous.config == config_text else None
         if known is not None:
-            htmlparts.keep_list_rows(previous.rows)  # before the workers fork: they have them too
+            htmlparts.keep_packed_rows(previous.rows)  # before the workers fork: they have them too
             opendata.keep_feed_entries(previous.feed)
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
@@ -969,19 +970,19 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         digests = {digest for span in spans for _, digest in span.files}
         beside = {k for k in current if k[2] in digests}
         own_rows, own_feed = previous.own
-        rows = {**{k: v for k, v in own_rows.items() if k[:3] in current},
-                **{k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current},
-                **htmlparts.list_rows_of(beside)}
+        rows = merged_rows({variant: {k: v for k, v in kept.items() if k in current}
+                            for variant, kept in own_rows.items()},
+                           htmlparts.packed_rows(_made_since(rows_mark, current) | beside))
         feed = {**{k: v for k, v in own_feed.items() if k[:3] in current},
                 **{k: v for k, v in opendata.feed_entries_since(feed_mark) if k[:3] in current},
                 **opendata.feed_entries_of(beside)}
     elif name and content_at_end:  # written just now: with every row and entry
         rows, feed = {}, {}
     elif name:  # the rows and entries this build made since the content file's were taken
-        rows = {k: v for k, v in htmlparts.list_rows_since(rows_mark) if k[:3] in current}
+        rows = htmlparts.packed_rows(_made_since(rows_mark, current))
         feed = {k: v for k, v in opendata.feed_entries_since(feed_mark) if k[:3] in current}
     else:
-        rows, feed = htmlparts.list_rows_of(current), opendata.feed_entries_of(current)
+        rows, feed = htmlparts.packed_rows(current), opendata.feed_entries_of(current)
     save_cache(config.root, BuildCache(
         code_stamp(), config_text, spans, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,
@@ -1045,7 +1046,12 @@ def _content_delta(previous: BuildCache | None, record: list[LoadedSpan]
 
 def _save_content(root: Path, record: list[LoadedSpan], current: set[tuple[str, int, str]]) -> str:
     """cache.save_content with the rows and feed entries of the current sheets kept so far."""
-    return save_content(root, record, htmlparts.list_rows_of(current), opendata.feed_entries_of(current))
+    return save_content(root, record, htmlparts.packed_rows(current), opendata.feed_entries_of(current))
+
+
+def _made_since(mark: int, current: set[tuple[str, int, str]]) -> set[tuple[str, int, str]]:
+    """The current sheets with list rows made since htmlparts.list_rows_count() was `mark`."""
+    return {key[:3] for key, _ in htmlparts.list_rows_since(mark)} & current
 
 
 def asset_paths(assets: Path) -> list[str]:
