@@ -50,7 +50,7 @@ CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
 SNAPSHOT_PREFIX = "snapshot-"  # save_snapshot's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 12
+FORMAT = 13
 
 
 # A file of the last build's output: (its fingerprint, size, mtime_ns, inode) when written. The
@@ -115,6 +115,14 @@ class Spare:
     pages: dict[str, PageRecord]  # as the build that wrote them recorded them
 
 
+# The list rows and feed entries the cache keeps (htmlparts.sheet_list_rows, opendata.atom_feed):
+# by the rest of their key (a list's root and show_year; the feed's address), each sheet's as UTF-8
+# by its (id, evaluation year, file hash), each such key pickled once. At 10,000 sheets, 32,000
+# rows and 10,000 entries as strings with keys of their own took 40 ms of a build after one edit to
+# unpickle; so 16 ms (a list or the feed decodes only what it shows).
+Packed = dict[Any, dict[tuple[str, int, str], bytes]]
+
+
 @dataclass
 class BuildCache:
     """What one build leaves for the next."""
@@ -134,8 +142,8 @@ class BuildCache:
     # The list pages' rows by sheet (htmlparts.sheet_list_rows; packed by htmlparts.packed_rows): an
     # edit renders the lists that show the edited sheet, thousands of rows each, of which only that
     # sheet's row is new.
-    rows: dict[Any, dict[Any, bytes]] = field(default_factory=dict)
-    feed: dict[Any, str] = field(default_factory=dict)  # feed.xml's entries by sheet (opendata._feed_entry)
+    rows: Packed = field(default_factory=dict)
+    feed: Packed = field(default_factory=dict)  # feed.xml's entries by sheet (opendata._feed_entry)
     # The file with the spans, and the rows and entries known when the content was loaded
     # (save_content); "" when they are all in this one. load_cache puts them together: the file's
     # spans (those at `content_spans`, or all of them when None) and then this one's `spans`, its
@@ -149,7 +157,7 @@ class BuildCache:
     # Set by load_cache, not saved: where each span taken from the content file is in it (by the
     # span's id), and build.pickle's own rows and feed entries (before the file's were added).
     from_file: dict[int, int] = field(default_factory=dict)
-    own: tuple[dict[Any, dict[Any, bytes]], dict[Any, str]] = ({}, {})
+    own: tuple[Packed, Packed] = ({}, {})
 
 
 @dataclass
@@ -235,16 +243,41 @@ def load_content(root: Path, cache: BuildCache) -> BuildCache | None:
             cache.from_file = {id(spans[i]): i for i in taken}
             cache.own = (cache.rows, cache.feed)
             cache.spans = [spans[i] for i in taken] + cache.spans
-            cache.rows = merged_rows(rows, cache.rows)  # the build's own after those it wrote early
-            cache.feed = {**feed, **cache.feed}
+            cache.rows = merged(rows, cache.rows)  # the build's own after those it wrote early
+            cache.feed = merged(feed, cache.feed)
     except Exception:  # gone, broken or foreign: a clean build
         return None
     return cache
 
 
-def merged_rows(first: dict[Any, dict[Any, bytes]], then: dict[Any, dict[Any, bytes]]) -> dict[Any, dict[Any, bytes]]:
-    """Two sets of list rows as the cache keeps them (htmlparts.packed_rows), the second's over the first's."""
-    return {variant: {**first.get(variant, {}), **then.get(variant, {})} for variant in {*first, *then}}
+def packed(cached: Packed, made: dict[Any, Any], sheets: set[tuple[str, int, str]]) -> Packed:
+    """What `cached` (as the cache had it) and `made` (texts or their UTF-8 by full key: sheet key
+    first) hold of these sheets, in the cache's form."""
+    out: Packed = {}
+    for rest, texts in cached.items():
+        if len(sheets) < len(texts):
+            kept = {k: texts[k] for k in sheets if k in texts}
+        else:
+            kept = {k: v for k, v in texts.items() if k in sheets}
+        if kept:
+            out[rest] = kept
+    for key, text in made.items():
+        sheet = key[:3]
+        if sheet in sheets:
+            out.setdefault(key[3:] if len(key) > 4 else key[3], {})[sheet] = (
+                text if isinstance(text, bytes) else text.encode())
+    return out
+
+
+def merged(first: Packed, then: Packed) -> Packed:
+    """Two Packed, the second's texts over the first's."""
+    return {rest: {**first.get(rest, {}), **then.get(rest, {})} for rest in {*first, *then}}
+
+
+def unpacked(texts: Packed) -> dict[Any, str]:
+    """Packed texts by full key (tests)."""
+    return {(*sheet, *(rest if isinstance(rest, tuple) else (rest,))): text.decode()
+            for rest, by_sheet in texts.items() for sheet, text in by_sheet.items()}
 
 
 _CONTENT_MAGIC = b"HYOKA\x00C1"
@@ -273,8 +306,7 @@ def _read_content(path: Path) -> Any:
     return pickle.loads(view[start:start + size], buffers=buffers)
 
 
-def save_content(root: Path, spans: list[LoadedSpan], rows: dict[Any, dict[Any, bytes]],
-                 feed: dict[Any, str]) -> str:
+def save_content(root: Path, spans: list[LoadedSpan], rows: Packed, feed: Packed) -> str:
     """Write what the build cache holds of the content (the loaded spans, list rows and feed
     entries: 60 MB at 10,000 sheets) to a file of its own, content-<random>.pickle; its name.
 

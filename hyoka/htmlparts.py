@@ -31,6 +31,7 @@ from jinja2 import Environment, pass_environment
 from markupsafe import Markup, escape
 
 from . import charts
+from .cache import Packed, packed
 from .era import wareki
 from .model import EvaluationItem, Indicator, Number, Sheet
 from .render import fmt_number, href
@@ -631,15 +632,8 @@ def _cost_table(env: Environment, sheet: Sheet, table_id: str) -> Markup:
 # -- the list of sheets on the navigation pages ------------------------------------------------------
 
 RowKey = tuple[str, int, str, str, bool]  # sheet id, evaluation year, file hash, root, show_year
-SheetKey = tuple[str, int, str]  # sheet id, evaluation year, file hash
-Variant = tuple[str, bool]  # root, show_year
-PackedRows = dict[Variant, dict[SheetKey, bytes]]
 _ROWS: dict[RowKey, str] = {}  # made in this process (or sent by its workers)
-# The build cache's rows (packed_rows' form): by root and show_year, each sheet's row as UTF-8,
-# decoded when a list shows it. At 10,000 sheets the cache holds 32,000 rows, of which an edit's
-# lists show 14,000: as strings with keys of five they took 31 ms of a build after one edit to
-# unpickle, as bytes by sheet keys each pickled once 12 ms.
-_CACHED: PackedRows = {}
+_CACHED: Packed = {}  # the build cache's (cache.Packed: by root and show_year), decoded when shown
 
 
 def list_rows_count() -> int:
@@ -660,34 +654,17 @@ def keep_list_rows(rows: dict[RowKey, str] | list[tuple[RowKey, str]]) -> None:
     _ROWS.update(rows)
 
 
-def keep_packed_rows(packed: PackedRows) -> None:
+def keep_packed_rows(rows: Packed) -> None:
     """The rows of the last build (hyoka/cache.py), kept for this process instead of those of
     the one before."""
     _CACHED.clear()
-    _CACHED.update(packed)
+    _CACHED.update(rows)
 
 
-def packed_rows(sheets: set[SheetKey]) -> PackedRows:
-    """Every row known here of the sheets with these keys, in the form the build cache keeps."""
-    out: PackedRows = {}
-    for variant, rows in _CACHED.items():
-        if len(sheets) < len(rows):
-            kept = {k: rows[k] for k in sheets if k in rows}
-        else:
-            kept = {k: v for k, v in rows.items() if k in sheets}
-        if kept:
-            out[variant] = kept
-    for key, row in _ROWS.items():
-        sheet = key[:3]
-        if sheet in sheets:
-            out.setdefault(key[3:], {})[sheet] = row.encode()  # type: ignore[index]
-    return out
-
-
-def unpacked_rows(packed: PackedRows) -> dict[RowKey, str]:
-    """packed_rows' rows by row key."""
-    return {(*sheet, *variant): row.decode() for variant, rows in packed.items()  # type: ignore[misc]
-            for sheet, row in rows.items()}
+def packed_rows(sheets: set[tuple[str, int, str]]) -> Packed:
+    """Every row known here of the sheets with these (id, evaluation year, file hash) keys, in the
+    form the build cache keeps."""
+    return packed(_CACHED, _ROWS, sheets)
 
 
 def sheet_list_rows(sheets: Any, root: str, show_year: bool = False) -> Markup:

@@ -32,7 +32,7 @@ from .cache import (
     load_cache,
     load_content,
     load_snapshot,
-    merged_rows,
+    merged,
     page_record,
     reusable,
     save_cache,
@@ -549,7 +549,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     def web_files_written(kept_map: bool) -> PageRecord | None:
         """The feed, robots.txt and (unless kept) the sitemap; the sitemap's record."""
         record = None
-        for page in opendata.web_files(site, html_paths, with_sitemap=not kept_map):
+        for page in opendata.web_files(site, html_paths, with_sitemap=not kept_map, encoded=True):
             st = write_file(folder, page.path, page.text, folder_made, replace=updating)
             if page.path == SITEMAP:
                 record = page_record(sitemap_key, st)
@@ -970,19 +970,17 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         digests = {digest for span in spans for _, digest in span.files}
         beside = {k for k in current if k[2] in digests}
         own_rows, own_feed = previous.own
-        rows = merged_rows({variant: {k: v for k, v in kept.items() if k in current}
-                            for variant, kept in own_rows.items()},
-                           htmlparts.packed_rows(_made_since(rows_mark, current) | beside))
-        feed = {**{k: v for k, v in own_feed.items() if k[:3] in current},
-                **{k: v for k, v in opendata.feed_entries_since(feed_mark) if k[:3] in current},
-                **opendata.feed_entries_of(beside)}
+        rows = merged({variant: {k: v for k, v in kept.items() if k in current} for variant, kept in own_rows.items()},
+                      htmlparts.packed_rows(_made_since(htmlparts.list_rows_since(rows_mark), current) | beside))
+        feed = merged({base: {k: v for k, v in kept.items() if k in current} for base, kept in own_feed.items()},
+                      opendata.packed_feed(_made_since(opendata.feed_entries_since(feed_mark), current) | beside))
     elif name and content_at_end:  # written just now: with every row and entry
         rows, feed = {}, {}
     elif name:  # the rows and entries this build made since the content file's were taken
-        rows = htmlparts.packed_rows(_made_since(rows_mark, current))
-        feed = {k: v for k, v in opendata.feed_entries_since(feed_mark) if k[:3] in current}
+        rows = htmlparts.packed_rows(_made_since(htmlparts.list_rows_since(rows_mark), current))
+        feed = opendata.packed_feed(_made_since(opendata.feed_entries_since(feed_mark), current))
     else:
-        rows, feed = htmlparts.packed_rows(current), opendata.feed_entries_of(current)
+        rows, feed = htmlparts.packed_rows(current), opendata.packed_feed(current)
     save_cache(config.root, BuildCache(
         code_stamp(), config_text, spans, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,
@@ -1046,12 +1044,12 @@ def _content_delta(previous: BuildCache | None, record: list[LoadedSpan]
 
 def _save_content(root: Path, record: list[LoadedSpan], current: set[tuple[str, int, str]]) -> str:
     """cache.save_content with the rows and feed entries of the current sheets kept so far."""
-    return save_content(root, record, htmlparts.packed_rows(current), opendata.feed_entries_of(current))
+    return save_content(root, record, htmlparts.packed_rows(current), opendata.packed_feed(current))
 
 
-def _made_since(mark: int, current: set[tuple[str, int, str]]) -> set[tuple[str, int, str]]:
-    """The current sheets with list rows made since htmlparts.list_rows_count() was `mark`."""
-    return {key[:3] for key, _ in htmlparts.list_rows_since(mark)} & current
+def _made_since(made: list[tuple[Any, Any]], current: set[tuple[str, int, str]]) -> set[tuple[str, int, str]]:
+    """The current sheets of these rows or feed entries (list_rows_since, feed_entries_since)."""
+    return {key[:3] for key, _ in made} & current
 
 
 def asset_paths(assets: Path) -> list[str]:

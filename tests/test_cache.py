@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hyoka import cache as cache_mod
-from hyoka import htmlparts, search
+from hyoka import search
 from hyoka.cli import main
 from hyoka.parallel import can_fork, job_count
 from hyoka.pipeline import run
@@ -174,7 +174,7 @@ def test_the_content_file_is_named_by_the_cache_and_old_ones_are_removed(site, t
     assert sorted(rel for span in loaded.spans for rel, _ in span.files) == sorted(
         f.relative_to(site.root).as_posix() for f in files)  # each file once
     current = {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
-    assert current <= {k[:3] for k in htmlparts.unpacked_rows(loaded.rows)} and current <= {k[:3] for k in loaded.feed}
+    assert current <= {k[:3] for k in cache_mod.unpacked(loaded.rows)} and current <= {k[:3] for k in cache_mod.unpacked(loaded.feed)}
     assert run(site, search=False, jobs=jobs).rendered == 0
     with open(cache_mod.cache_path(site.root), "rb") as f:
         named = pickle.load(f).content
@@ -536,7 +536,7 @@ def test_workers_send_their_list_rows_back(tmp_path, monkeypatch) -> None:
                         parallel.map_spans(fn, items, jobs=jobs, span=span, **options))
     result = run(config, search=False, jobs=2)
     assert spans[-1] == 2  # pages rendered by the workers (this process renders no list)
-    rows = htmlparts.unpacked_rows(cache_mod.load_cache(config.root).rows)
+    rows = cache_mod.unpacked(cache_mod.load_cache(config.root).rows)
     assert {k[:3] for k in rows} == {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
     sheets = {(s.id, s.evaluation_year): s for s in result.site.sheets}
     for (sheet_id, year, _, root, show_year), row in rows.items():
@@ -600,8 +600,7 @@ def test_rows_and_feed_entries_are_kept_for_the_next_build(site, tmp_path, field
     memo = htmlparts._ROWS if field == "rows" else opendata._FEED_ENTRIES
 
     def kept_now() -> dict:
-        kept = getattr(cache_mod.load_cache(site.root), field)
-        return htmlparts.unpacked_rows(kept) if field == "rows" else kept
+        return cache_mod.unpacked(getattr(cache_mod.load_cache(site.root), field))
 
     kept = kept_now()
     current = {(s.id, s.evaluation_year, s.source.digest) for s in run(site, search=False).site.sheets}
@@ -618,12 +617,13 @@ def test_rows_and_feed_entries_are_kept_for_the_next_build(site, tmp_path, field
     kept = kept_now()
     assert {k for k in kept if k[:3] in now} == {k for k in {**kept, **memo} if k[:3] in now}
     assert {k[:3] for k in kept} >= now
-    # Every row kept is the row the sheet has.
-    if field == "rows":
-        sheets = {(s.id, s.evaluation_year, s.source.digest): s for s in result.site.sheets}
-        for key, row in kept.items():
-            if key[:3] in now:
-                assert htmlparts._sheet_row(sheets[key[:3]], key[3], key[4]) == row
+    # Every row or entry kept is the one the sheet has.
+    sheets = {(s.id, s.evaluation_year, s.source.digest): s for s in result.site.sheets}
+    for key, text in kept.items():
+        if key[:3] in now:
+            sheet = sheets[key[:3]]
+            assert text == (htmlparts._sheet_row(sheet, key[3], key[4]) if field == "rows"
+                            else opendata._feed_entry(sheet, key[3]).decode())
     assert _tree(site.output_dir) == _clean(site, tmp_path)
 
 
@@ -992,7 +992,7 @@ def test_rows_made_after_a_content_file_was_written_are_kept(site, monkeypatch) 
     assert raw.content_spans is not None  # the file was kept
     current = {(s.id, s.evaluation_year, s.source.digest) for s in result.site.sheets}
     loaded = cache_mod.load_cache(site.root)
-    assert current <= {k[:3] for k in htmlparts.unpacked_rows(loaded.rows)} and current <= {k[:3] for k in loaded.feed}
+    assert current <= {k[:3] for k in cache_mod.unpacked(loaded.rows)} and current <= {k[:3] for k in cache_mod.unpacked(loaded.feed)}
 
 
 def test_library_versions_are_read_from_dist_info_and_egg_info(tmp_path, monkeypatch) -> None:
