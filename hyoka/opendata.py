@@ -826,9 +826,11 @@ class ShareIndex:
     share (arrays: 10,000 sheets × 4 files), and each sheet's CSV row counts."""
 
     def __init__(self, keys: list[ShareKey], starts: list[array], ends: list[array],
-                 rows: list[tuple[int, ...]]) -> None:
+                 rows: list[tuple[int, ...]], totals: list[int] | None = None) -> None:
         self.keys, self.starts, self.ends, self.rows = keys, starts, ends, rows
+        self.totals = totals if totals is not None else _row_totals(rows, len(rows[0]) if rows else 0)
         self._position: dict[ShareKey, int] | None = None
+        self._place: dict[tuple[str, int], int] | None = None
 
     def position(self, key: ShareKey) -> int | None:
         """Where the sheet with this key is in the files' order (None: not in them)."""
@@ -840,16 +842,22 @@ class ShareIndex:
             self._position = {k: j for j, k in enumerate(self.keys)}
         return self._position
 
+    def places(self) -> dict[tuple[str, int], int]:
+        """Each (program id, evaluation year)'s place in the files' order."""
+        if self._place is None:
+            self._place = {k[:2]: j for j, k in enumerate(self.keys)}
+        return self._place
+
     def ranges(self, j: int) -> tuple[tuple[int, int], ...]:
         """The byte ranges of the share at position `j`, one per file."""
         return tuple((starts[j], ends[j]) for starts, ends in zip(self.starts, self.ends, strict=True))
 
     def __getstate__(self) -> tuple[Any, ...]:
-        return self.keys, self.starts, self.ends, self.rows
+        return self.keys, self.starts, self.ends, self.rows, self.totals
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
-        self.keys, self.starts, self.ends, self.rows = state
-        self._position = None
+        self.keys, self.starts, self.ends, self.rows, self.totals = state
+        self._position = self._place = None
 
 
 def share_keys(site: Site) -> list[ShareKey]:
@@ -893,8 +901,9 @@ def combined_files(site: Site, shares: dict[ShareKey, ShareBytes]
         sizes.append((starts[-1] + lengths[-1] if pieces else len(head)) + len(tail))
     files.append(_schema_file(cfg))
     sizes.append(len(files[-1][1][0]))
-    index = ShareIndex(keys, all_starts, all_ends, [share[1] for share in ordered])
-    return files, index, _downloads(site_tables, sizes, _row_totals(index.rows, len(site_tables)), len(ordered))
+    rows = [share[1] for share in ordered]
+    index = ShareIndex(keys, all_starts, all_ends, rows, _row_totals(rows, len(site_tables)))
+    return files, index, _downloads(site_tables, sizes, index.totals, len(ordered))
 
 
 def spliced_files(site: Site, last: ShareIndex, old: Sequence[Any], shares: dict[ShareKey, ShareBytes]
@@ -904,16 +913,31 @@ def spliced_files(site: Site, last: ShareIndex, old: Sequence[Any], shares: dict
     new shares (each in the place of its last version), each file is the old bytes with those
     pieces put in (chunks of the old files and the new pieces: nothing is cut per sheet). None when
     that is not so. Same bytes and index as combined_files."""
-    keys = share_keys(site)
-    if len(keys) != len(last.keys) or len(old) != len(last.starts):
+    if len(site.sheets) != len(last.keys) or len(old) != len(last.starts):
         return None
-    changed = [j for j, (new, was) in enumerate(zip(keys, last.keys, strict=True)) if new != was]
+    # The sheets' keys in the files' order: the last ones, with those of the sheets whose file
+    # changed put in their places (the order is by id and year, which every sheet kept), without
+    # sorting 10,000 sheets again.
+    place = last.places()
+    if len(place) != len(last.keys):
+        return None
+    keys = list(last.keys)
+    changed = []
+    taken = bytearray(len(keys))
+    for sheet in site.sheets:
+        j = place.get((sheet.id, sheet.evaluation_year))
+        if j is None or taken[j]:
+            return None
+        taken[j] = 1
+        if keys[j][2] != sheet.source.digest:
+            keys[j] = (sheet.id, sheet.evaluation_year, sheet.source.digest)
+            changed.append(j)
     for k in shares:  # a share made again with the same key (its sheet.json was rewritten)
         j = last.position(k)
         if j is not None:
             changed.append(j)
     changed = sorted(set(changed))
-    if any(keys[j] not in shares or keys[j][:2] != last.keys[j][:2] for j in changed):
+    if any(keys[j] not in shares for j in changed):
         return None
     if len(changed) != len(shares):
         return None  # a share that has no place in the old files
@@ -935,15 +959,15 @@ def spliced_files(site: Site, last: ShareIndex, old: Sequence[Any], shares: dict
         for j in changed:
             a, b = old_starts[j], old_ends[j]
             piece = shares[keys[j]][0][i]
-            starts.extend(map(shift.__add__, old_starts[done:j]))
-            ends.extend(map(shift.__add__, old_ends[done:j]))
+            starts.extend(map(shift.__add__, old_starts[done:j]) if shift else old_starts[done:j])
+            ends.extend(map(shift.__add__, old_ends[done:j]) if shift else old_ends[done:j])
             chunks += [data[at:a], piece]
             starts.append(a + shift)
             ends.append(a + shift + len(piece))
             shift += len(piece) - (b - a)
             at, done = b, j + 1
-        starts.extend(map(shift.__add__, old_starts[done:]))
-        ends.extend(map(shift.__add__, old_ends[done:]))
+        starts.extend(map(shift.__add__, old_starts[done:]) if shift else old_starts[done:])
+        ends.extend(map(shift.__add__, old_ends[done:]) if shift else old_ends[done:])
         chunks.append(data[at:])
         files.append((path, [c for c in chunks if len(c)]))
         sizes.append(len(data) + shift)
@@ -952,10 +976,13 @@ def spliced_files(site: Site, last: ShareIndex, old: Sequence[Any], shares: dict
     files.append(_schema_file(cfg))
     sizes.append(len(files[-1][1][0]))
     rows = list(last.rows)
+    totals = list(last.totals)
     for j in changed:
-        rows[j] = shares[keys[j]][1]
-    index = ShareIndex(keys, all_starts, all_ends, rows)
-    return files, index, _downloads(site_tables, sizes, _row_totals(rows, len(site_tables)), len(keys))
+        new = shares[keys[j]][1]
+        totals = [t - was + now for t, was, now in zip(totals, rows[j], new, strict=True)]
+        rows[j] = new
+    index = ShareIndex(keys, all_starts, all_ends, rows, totals)
+    return files, index, _downloads(site_tables, sizes, totals, len(keys))
 
 
 def _schema_file(cfg: SiteConfig) -> tuple[str, list[Any]]:
