@@ -679,9 +679,9 @@ def _sheet_row(s: Sheet, root: str, show_year: bool) -> str:
     if digest:  # no hash (a Sheet made in code): no reuse
         cached = _CACHED.get((root, show_year))
         if cached is not None:
-            packed = cached.get((s.id, s.evaluation_year, digest))
-            if packed is not None:
-                return packed.decode()
+            blob = cached.get((s.id, s.evaluation_year, digest))
+            if blob is not None:
+                return blob.decode()
         row = _ROWS.get(key)
         if row is not None:
             return row

@@ -227,8 +227,15 @@ def _reuse(known: Sequence[LoadedSpan], files: Sequence[str], rels: Sequence[str
     for span in known:
         where = [index.get(rel) for rel, _ in span.files]
         recorded = span.stats or (None,) * len(where)
-        unchanged = [i is not None and results[i] is None and same(i, digest, st)
-                     for i, (_, digest), st in zip(where, span.files, recorded, strict=True)]
+        now = tuple([stats_now[i] for i in where]) if stats_now is not None and None not in where else None
+        if (now is not None and now == recorded and trust_before is not None and None not in now
+                and all(st[1] < trust_before for st in now) and all(results[i] is None for i in where)):
+            # Every file as recorded (the usual span after an edit): compared at once, not one by one.
+            stats.update(zip(where, now, strict=True))
+            unchanged = [digest is not None for _, digest in span.files]
+        else:
+            unchanged = [i is not None and results[i] is None and same(i, digest, st)
+                         for i, (_, digest), st in zip(where, span.files, recorded, strict=True)]
         if not any(unchanged):
             continue
         whole = _WholeSheets(span.blob)
