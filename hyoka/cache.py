@@ -50,7 +50,7 @@ CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
 SNAPSHOT_PREFIX = "snapshot-"  # save_snapshot's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 15
+FORMAT = 16
 
 
 # A file of the last build's output: (its fingerprint, size, mtime_ns, inode) when written. The
@@ -64,7 +64,7 @@ PageRecord = tuple[str, int, int, int]
 
 def page_record(key: str, st: os.stat_result) -> PageRecord:
     """A file's PageRecord from its stat."""
-    return (key, st.st_size, st.st_mtime_ns, st.st_ino)
+    return (key, *stat_key(st))
 
 
 Stat = tuple[int, int, int]  # (size, mtime_ns, inode): what tells a file from another or its edit

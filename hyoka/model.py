@@ -191,15 +191,15 @@ def stub_of(sheet: Sheet) -> dict[str, Any]:
 
 
 def _cost_years(packed: bytes) -> tuple[CostYear, ...]:
-    """The CostYears of stub_of's flat tuple of their values."""
-    raw = marshal.loads(packed)
-    out = []
-    width = len(_COST_NAMES)
-    for start in range(0, len(raw), width):
-        cost = object.__new__(CostYear)
-        cost.__dict__.update(zip(_COST_NAMES, raw[start:start + width], strict=True))
-        out.append(cost)
-    return tuple(out)
+    """The CostYears of stub_of's marshalled flat tuple of their values."""
+    raw, width = marshal.loads(packed), len(_COST_NAMES)
+    return tuple(_cost_year(raw[start:start + width]) for start in range(0, len(raw), width))
+
+
+def _cost_year(values: tuple[Any, ...]) -> CostYear:
+    cost = object.__new__(CostYear)
+    cost.__dict__.update(zip(_COST_NAMES, values, strict=True))
+    return cost
 
 
 def lazy_sheet(stub: dict[str, Any], full: Callable[[], Sheet]) -> LazySheet:
@@ -233,9 +233,7 @@ class LazySheet(Sheet):
         raw, width = marshal.loads(d["_costs"]), len(_COST_NAMES)
         for start in range(0, len(raw), width):
             if raw[start] == year:
-                cost = object.__new__(CostYear)
-                cost.__dict__.update(zip(_COST_NAMES, raw[start:start + width], strict=True))
-                return cost
+                return _cost_year(raw[start:start + width])
         return None
 
     def __getattr__(self, name: str) -> Any:  # only for what the instance does not have yet

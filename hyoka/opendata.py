@@ -562,8 +562,8 @@ def atom_feed(site: Site, base: str, *, encoded: bool = False) -> Any:
     """Atom 1.0: one entry per sheet, newest evaluation year first; ids are the permanent page URLs.
 
     Written as text (an ElementTree of every entry cost seconds at 10,000 sheets), indented two
-    spaces per level as ElementTree.indent would; as UTF-8 bytes with `encoded` (the entries are
-    kept so: the build writes 5 MB at 10,000 sheets).
+    spaces per level as ElementTree.indent would; as UTF-8 bytes with `encoded` (the build: its
+    cache keeps the entries so, and it writes 5 MB at 10,000 sheets).
     """
     cfg = site.config
     out = [XML_DECLARATION, f'<feed xmlns="{ATOM_NS}" xml:lang="ja">\n', _element("id", f"{base}feed.xml", "  "),
@@ -578,11 +578,14 @@ def atom_feed(site: Site, base: str, *, encoded: bool = False) -> Any:
     if cfg.contact.get("url"):
         out.append(_element("uri", cfg.contact["url"], "    "))
     out.append("  </author>\n")
-    text = b"".join([("".join(out)).encode(), *[_feed_entry(s, base) for s in site.sheets], b"</feed>\n"])
-    return text if encoded else text.decode()
+    if encoded:
+        return b"".join([("".join(out)).encode(), *[_feed_entry(s, base, True) for s in site.sheets], b"</feed>\n"])
+    out += [_feed_entry(s, base, False) for s in site.sheets]
+    out.append("</feed>\n")
+    return "".join(out)
 
 
-_FEED_ENTRIES: dict[tuple[str, int, str, str], bytes] = {}  # made in this process
+_FEED_ENTRIES: dict[tuple[str, int, str, str], str] = {}  # made in this process
 _FEED_CACHED: Packed = {}  # the build cache's (cache.Packed: by the site's address)
 
 
@@ -597,7 +600,7 @@ def feed_entry_count() -> int:
     return len(_FEED_ENTRIES)
 
 
-def feed_entries_since(count: int) -> list[tuple[tuple[str, int, str, str], bytes]]:
+def feed_entries_since(count: int) -> list[tuple[tuple[str, int, str, str], str]]:
     """The entries made since the memo held `count` (all of them when it was cleared meanwhile)."""
     if count > len(_FEED_ENTRIES):
         count = 0
@@ -610,16 +613,18 @@ def packed_feed(sheets: set[tuple[str, int, str]]) -> Packed:
     return packed(_FEED_CACHED, _FEED_ENTRIES, sheets)
 
 
-def _feed_entry(s: Sheet, base: str) -> bytes:
-    """One sheet's <entry> as UTF-8, kept by its file's hash (serve writes the whole feed on every save)."""
+def _feed_entry(s: Sheet, base: str, encoded: bool) -> Any:
+    """One sheet's <entry> (as UTF-8 with `encoded`), kept by its file's hash (serve writes the
+    whole feed on every save)."""
     digest = s.source.digest
     key = (s.id, s.evaluation_year, digest, base)
     entry = None
     if digest:  # no hash (a Sheet made in code): no reuse
         cached = _FEED_CACHED.get(base)
-        entry = cached.get(key[:3]) if cached is not None else None
-        if entry is None:
-            entry = _FEED_ENTRIES.get(key)
+        blob = cached.get(key[:3]) if cached is not None else None
+        if blob is not None:  # the build cache's, as UTF-8
+            return blob if encoded else blob.decode()
+        entry = _FEED_ENTRIES.get(key)
     if entry is None:
         if len(_FEED_ENTRIES) > 100_000:
             _FEED_ENTRIES.clear()
@@ -634,8 +639,8 @@ def _feed_entry(s: Sheet, base: str) -> bytes:
             f'    <link rel="alternate" type="text/html" href="{_attr(url)}" />\n',
             f"    <updated>{_entry_date(s.evaluation_year)}</updated>\n",
             f'    <category term="{_attr(str(s.evaluation_year))}" label="{_attr(f"{year}評価")}" />\n',
-            _element("summary", summary or s.title, "    "), "  </entry>\n"]).encode()
-    return entry
+            _element("summary", summary or s.title, "    "), "  </entry>\n"])
+    return entry.encode() if encoded else entry
 
 
 def sitemap(paths: Iterable[str], base: str) -> str:
@@ -823,12 +828,12 @@ ShareKey = tuple[str, int, str]  # a sheet's (id, evaluation year, file hash): p
 class ShareIndex:
     """Where each sheet's share lies in the combined downloads, for the next build (the build
     cache keeps it): the sheets' keys in the files' order, for each file the start and end of each
-    share (arrays: 10,000 sheets × 4 files), and each sheet's CSV row counts."""
+    share (arrays: 10,000 sheets × 4 files), and each sheet's CSV row counts and their totals."""
 
     def __init__(self, keys: list[ShareKey], starts: list[array], ends: list[array],
-                 rows: list[tuple[int, ...]], totals: list[int] | None = None) -> None:
+                 rows: list[tuple[int, ...]], totals: list[int]) -> None:
         self.keys, self.starts, self.ends, self.rows = keys, starts, ends, rows
-        self.totals = totals if totals is not None else _row_totals(rows, len(rows[0]) if rows else 0)
+        self.totals = totals  # the rows of each CSV file: the sums of `rows`
         self._position: dict[ShareKey, int] | None = None
         self._place: dict[tuple[str, int], int] | None = None
 
@@ -909,10 +914,10 @@ def combined_files(site: Site, shares: dict[ShareKey, ShareBytes]
 def spliced_files(site: Site, last: ShareIndex, old: Sequence[Any], shares: dict[ShareKey, ShareBytes]
                   ) -> tuple[list[tuple[str, list[Any]]], ShareIndex, list[Download]] | None:
     """combined_files after an edit, from the last build's files (`old`, as `last` describes
-    them): when the sheets are the same ones in the same order, and only those in `shares` have
-    new shares (each in the place of its last version), each file is the old bytes with those
-    pieces put in (chunks of the old files and the new pieces: nothing is cut per sheet). None when
-    that is not so. Same bytes and index as combined_files."""
+    them): when the sheets are the same (id, evaluation year) ones (so in the same order), and only
+    those in `shares` have new shares (each in the place of its last version), each file is the old
+    bytes with those pieces put in (chunks of the old files and the new pieces: nothing is cut per
+    sheet). None when that is not so. Same bytes and index as combined_files."""
     if len(site.sheets) != len(last.keys) or len(old) != len(last.starts):
         return None
     # The sheets' keys in the files' order: the last ones, with those of the sheets whose file

@@ -33,6 +33,7 @@ from .cache import (
     load_content,
     load_snapshot,
     merged,
+    packed,
     page_record,
     reusable,
     save_cache,
@@ -673,7 +674,7 @@ def _old_combined(site: Site, previous: BuildCache | None, old: str | None) -> l
             return None
         with open(f"{old}/{path}", "rb") as f:
             mapped = None
-            if os.name == "posix" and record[1]:  # its size  # Windows: a mapped file cannot be removed
+            if os.name == "posix" and record[1]:  # (its size) Windows: a mapped file cannot be removed
                 try:
                     mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
                 except (OSError, ValueError):  # a file system that cannot map files (some network disks)
@@ -705,15 +706,20 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
     is written for the next build. With `search`, Pagefind
     indexes the complete temp folder before it replaces the output.
 
-    `retain`: what the build read and made is appended to it when the build succeeds, instead of
-    being freed object by object on return (the CLI leaves it to the end of the process: at 10,000
-    sheets, freeing the cache's records, stubs and memo took 25 ms of a build after one edit).
+    `retain` (a list of the caller's, for this build): what the build read and made is appended to
+    it once the build has succeeded, instead of being freed object by object on return (the CLI
+    leaves it to the end of the process: at 10,000 sheets, freeing the cache's records, stubs and
+    memo took 25 ms of a build after one edit).
     """
+    held: list[object] = []
     try:
-        return _run(config, strict=strict, search=search, progress=progress, jobs=jobs, cache=cache,
-                    retain=retain)
+        result = _run(config, strict=strict, search=search, progress=progress, jobs=jobs, cache=cache,
+                      retain=held if retain is not None else None)
     finally:
         gc.unfreeze()  # what the build froze (parallel.long_lived) is collectable again
+    if retain is not None:
+        retain += held
+    return result
 
 
 def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress | None, jobs: int | None,
@@ -780,9 +786,10 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
                     mirrored = None
         config_text = repr(config)
         known = previous.spans if previous is not None and previous.config == config_text else None
-        if known is not None:
-            htmlparts.keep_packed_rows(previous.rows)  # before the workers fork: they have them too
-            opendata.keep_feed_entries(previous.feed)
+        # The last build's rows and feed entries (none when its cache is not used: not those of
+        # an earlier build in this process), before the workers fork: they have them too.
+        htmlparts.keep_packed_rows(previous.rows if known is not None and previous is not None else {})
+        opendata.keep_feed_entries(previous.feed if known is not None and previous is not None else {})
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
                       spare=spare, claim=claim, listing=listing, mirrored=mirrored, pending=pending,
@@ -977,9 +984,9 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         digests = {digest for span in spans for _, digest in span.files}
         beside = {k for k in current if k[2] in digests}
         own_rows, own_feed = previous.own
-        rows = merged({variant: {k: v for k, v in kept.items() if k in current} for variant, kept in own_rows.items()},
+        rows = merged(packed(own_rows, {}, current),
                       htmlparts.packed_rows(_made_since(htmlparts.list_rows_since(rows_mark), current) | beside))
-        feed = merged({base: {k: v for k, v in kept.items() if k in current} for base, kept in own_feed.items()},
+        feed = merged(packed(own_feed, {}, current),
                       opendata.packed_feed(_made_since(opendata.feed_entries_since(feed_mark), current) | beside))
     elif name and content_at_end:  # written just now: with every row and entry
         rows, feed = {}, {}
@@ -993,8 +1000,8 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,
         started_ns=started, rows=rows, feed=feed, content=name, content_spans=content_spans,
         snapshot=snapshot_name))
-    if retain is not None:
-        retain.append(locals())  # everything this build holds (run: `retain`)
+    if retain is not None:  # everything this build holds (run: `retain`), but that list
+        retain.append({name: value for name, value in locals().items() if name != "retain"})
     return BuildResult(site, count, warnings, produced.rendered, produced.reused)
 
 

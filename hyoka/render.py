@@ -31,7 +31,7 @@ class Page:
     """One output file: its site-relative path and its text."""
 
     path: str
-    text: str
+    text: str  # bytes for the feed of opendata.web_files(encoded=True): what the build writes
 
 
 def fmt_number(value: Any, digits: int | None = None) -> str:
