@@ -495,25 +495,34 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # downloads while the workers render the pages (not alone at the end, one core idle).
     items: list[tuple[PageJob | Sheet, str]] = []
     # Unchanged sheets' shares, as the cache has them (their byte ranges in old_combined): cut
-    # from those files where the downloads are written (another process, in an edit build).
+    # from those files where the downloads are written (another process, in an edit build). A
+    # sheet's share is the same bytes while its file and the configuration are.
     reused_shares: dict[tuple[str, int, str], int] = {}  # key → its place in old_index
     old_index: opendata.ShareIndex | None = (previous.shares if previous is not None and old_combined is not None
                                              else None)
     # A sheet.json's fingerprint is the last build's when its file has the same bytes, and code
     # and configuration are the same: then it is not computed again (10,000 hashes).
     same_base = previous is not None and previous.config == repr(site.config)
-    position = old_index.positions().get if old_index is not None else {}.get
+    position = old_index.positions().get if old_index is not None and same_base else {}.get
+    unchanged: list[Sheet] = []  # their sheet.json kept, or written again (the same bytes)
     for sheet in site.sheets:
-        path = f"{sheet.url}{opendata.SHEET_JSON}"
         k = share_key(sheet)
         j = position(k)
-        record = old_pages.get(path) if same_base and j is not None else None
-        key = record[0] if record is not None else fingerprint(base_key, path, sheet_dep(sheet))
-        if j is not None and old is not None and keep(path, key):
+        if j is not None:
             reused_shares[k] = j
+            unchanged.append(sheet)
         else:
-            items.append((sheet, key))
-    shares_due = len(items)
+            path = f"{sheet.url}{opendata.SHEET_JSON}"
+            items.append((sheet, fingerprint(base_key, path, sheet_dep(sheet))))
+
+    def keep_sheets() -> None:
+        """The unchanged sheets' sheet.json kept (or linked); those that cannot be, to write."""
+        for sheet in unchanged:
+            path = f"{sheet.url}{opendata.SHEET_JSON}"
+            record = old_pages.get(path)
+            key = record[0] if record is not None else fingerprint(base_key, path, sheet_dep(sheet))
+            if not keep(path, key):
+                items.append((sheet, key))
 
     def span(part: Sequence[tuple[PageJob | Sheet, str]]
              ) -> tuple[list[tuple[str, PageRecord]], list[Any], list[str], list[Any]]:
@@ -579,7 +588,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     def combined_anew() -> Combined:
         """The combined downloads made of every share (the unchanged ones cut from the last ones)."""
         assert (old_index is not None and old_combined is not None) or not reused_shares
-        shares = {**{k: _cut(old_combined, old_index, j) for k, j in reused_shares.items()}, **out.shares}
+        shares = {**{k: _cut(old_combined, old_index, j) for k, j in reused_shares.items() if k not in out.shares},
+                  **out.shares}
         return opendata.combined_files(site, shares)
 
     def write_downloads(combined: Combined) -> dict[str, PageRecord]:
@@ -608,14 +618,21 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # Few sheets changed (an edit): their shares first; then another process writes the downloads
     # (100 MB at 10,000 sheets; after an edit, the last ones with the new shares put in) while
     # this one finds the pages to render, renders them and writes the feed and the sitemap.
+    # The unchanged sheets' sheet.json are kept after that process is started (10,000 at 10,000
+    # sheets): one that cannot be is written again with the pages (its share is the last one).
     downloads: Background | None = None
-    if shares_due <= 96:
+    if len(items) <= 96:
         records, shares, _, _ = span(items)
         out.pages.update(records)
         out.shares.update(shares)
         out.rendered += len(records)
-        items, shares_due = [], 0
+        items = []
         downloads = Background(downloads_made, jobs=jobs)
+        shares_due = 0
+        keep_sheets()
+    else:
+        keep_sheets()
+        shares_due = sum(isinstance(item, Sheet) for item, _ in items)
     try:
         if old is None:
             items += zip(page_jobs, keys, strict=True)
