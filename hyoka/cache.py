@@ -50,7 +50,7 @@ CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
 SNAPSHOT_PREFIX = "snapshot-"  # save_snapshot's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 16
+FORMAT = 17
 
 
 # A file of the last build's output: (its fingerprint, size, mtime_ns, inode) when written. The

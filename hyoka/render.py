@@ -7,6 +7,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,31 @@ class PageJob(tuple):  # type: ignore[type-arg]
     make: Callable[..., str] | None = property(itemgetter(5))  # type: ignore[assignment]
 
 
+class Deferred:
+    """A value made when a template first reads it (an attribute of it), then kept."""
+
+    __slots__ = ("_make", "_value")
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make: Callable[[], Any] | None = make
+        self._value: Any = None
+
+    def get(self) -> Any:
+        if self._make is not None:
+            self._value, self._make = self._make(), None
+        return self._value
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.get(), name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Deferred) and self.get() == other.get()
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class RenderCache:
     """Texts of pages already rendered, keyed by a fingerprint of their inputs (for serve and
     incremental builds): a page is rendered again only when its fingerprint changes."""
@@ -299,8 +325,14 @@ def plan_pages(site: Site, memo: dict[str, Any] | None = None) -> list[PageJob]:
              **ctx: Any) -> None:
         jobs.append(PageJob(path, template, ctx, deps, root))
 
-    page("index.html", "pages/index.html", year=site.latest_year,
-         summary=summarize(site, site.latest_year))
+    # The top page shows the newest year's sheets (their totals, 方針 and 課, and list rows) and
+    # links the 方針 and 課 pages, in the site's order: an edit of another year's sheet leaves it
+    # as it is, and its summary is made only when it is rendered.
+    latest = site.latest_year
+    index_deps = ("index", str(latest), *[f"{g.name}:{g.url}" for g in site.directions],
+                  *[f"{b.name}/{d.name}:{d.url}" for b in site.divisions for d in b.children],
+                  *sheets_deps(site.sheets_in(latest)))
+    page("index.html", "pages/index.html", index_deps, year=latest, summary=Deferred(partial(summarize, site, latest)))
     page("years/index.html", "pages/years.html")
     for group in site.by_year:
         page(f"{group.url}index.html", "pages/year.html", group_deps(group), group=group,

@@ -890,8 +890,8 @@ def test_a_failure_while_the_downloads_are_written_leaves_no_process_nor_folder(
     real = pipeline.render_job
 
     def fails(env, site_, templates, job):
-        if job.path == "index.html":
-            raise ProblemsFound([Problem("templates/pages/index.html", 1, "", "テンプレート", "壊れた")])
+        if job.path.endswith("index.html"):  # the first page rendered (the edited sheet's, or a list)
+            raise ProblemsFound([Problem("templates/pages/sheet.html", 1, "", "テンプレート", "壊れた")])
         return real(env, site_, templates, job)
 
     started: list[int] = []
@@ -1013,3 +1013,21 @@ def test_library_versions_are_read_from_dist_info_and_egg_info(tmp_path, monkeyp
     assert cache_mod._installed("fakelib", "fakelib") == "1.2,1.3"
     (tmp_path / "FakeLib-1.2.egg-info").rename(tmp_path / "FakeLib-1.4-py3.11.egg-info")
     assert cache_mod._installed("fakelib", "fakelib") == "1.4-py3.11,1.3"  # in the order of the names
+
+
+def test_the_top_page_is_made_again_only_for_an_edit_of_the_newest_year(site, tmp_path) -> None:
+    """The top page shows the newest year's sheets: after an edit of an older year's sheet it is
+    the same file (not rendered again), after an edit of a newest one it is rendered again; the
+    site is a clean build's either way."""
+    import os
+    files = sorted(site.content_dir.rglob("*.md"))
+    years = sorted({p.parent.name for p in files})
+    older = next(p for p in files if p.parent.name == years[0])
+    newest = next(p for p in files if p.parent.name == years[-1])
+    top = site.output_dir / "index.html"
+    for path, again in ((older, False), (newest, True)):
+        before = os.stat(top).st_ino
+        _append(path, "追記しました。")
+        run(site, search=False)
+        assert (os.stat(top).st_ino != before) is again
+        assert _tree(site.output_dir) == _clean(site, tmp_path)
