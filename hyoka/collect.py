@@ -282,7 +282,7 @@ def collect_again(site: Site, edits: Iterable[tuple[Sheet, Sheet]]) -> Site | No
     edited = swap.keys()
 
     def swapped(sheets: tuple[Sheet, ...]) -> tuple[Sheet, ...]:
-        return tuple([swap.get(id(s), s) for s in sheets])
+        return tuple(map(swap.get, map(id, sheets), sheets))  # each sheet, or its swap (in C)
 
     replaced: dict[int, tuple[Group, Group]] = {}  # id of an old group → it and its new group
 
@@ -297,6 +297,11 @@ def collect_again(site: Site, edits: Iterable[tuple[Sheet, Sheet]]) -> Site | No
     def reindex(index: dict[tuple[str, int], Group]) -> dict[tuple[str, int], Group]:
         out = dict(index)
         for old_group, new_group in replaced.values():  # the keys of a group's own sheets only
+            # An index holds every sheet of a group it holds, or none: the other lists' groups
+            # (thousands of sheets each: 方針, 年度) are skipped at their first sheet.
+            first = old_group.sheets[0] if old_group.sheets else None
+            if first is None or index.get((first.id, first.evaluation_year)) is not old_group:
+                continue
             for s in old_group.sheets:
                 key = (s.id, s.evaluation_year)
                 if out.get(key) is old_group:
