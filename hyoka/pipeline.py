@@ -437,11 +437,14 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     updating = kept is not None
 
     # The kept site's files that are as the build that wrote them recorded them (22,700 at 10,000
-    # sheets: compared once here, not in each call of keep).
+    # sheets: compared once, not in each call of keep; found once the downloads process is started).
     intact: dict[str, PageRecord] = {}
-    if kept is not None:
-        present = kept.present
-        intact = {p: r for p, r in kept.records.items() if present.get(p) == r[1:]}
+
+    def find_intact() -> None:
+        if kept is not None:
+            present = kept.present
+            intact.update({p: r for p, r in kept.records.items() if present.get(p) == r[1:]})
+
     old_pages = previous.pages if previous is not None else {}
 
     def keep(path: str, key: str) -> bool:
@@ -629,8 +632,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         items = []
         downloads = Background(downloads_made, jobs=jobs)
         shares_due = 0
+        find_intact()
         keep_sheets()
     else:
+        find_intact()
         keep_sheets()
         shares_due = sum(isinstance(item, Sheet) for item, _ in items)
     try:
