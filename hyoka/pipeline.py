@@ -631,14 +631,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         out.rendered += len(records)
         items = []
         downloads = Background(downloads_made, jobs=jobs)
-        shares_due = 0
+    try:  # from here on, a failure stops that process (finally)
         find_intact()
         keep_sheets()
-    else:
-        find_intact()
-        keep_sheets()
-        shares_due = sum(isinstance(item, Sheet) for item, _ in items)
-    try:
+        shares_due = 0 if downloads is not None else sum(isinstance(item, Sheet) for item, _ in items)
         if old is None:
             items += zip(page_jobs, keys, strict=True)
         else:

@@ -237,7 +237,10 @@ class Deferred:
 
     def get(self) -> Any:
         if self._make is not None:
-            self._value, self._make = self._make(), None
+            try:
+                self._value, self._make = self._make(), None
+            except AttributeError as exc:  # not to be taken for an attribute this one lacks
+                raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
         return self._value
 
     def __getattr__(self, name: str) -> Any:
