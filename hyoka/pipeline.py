@@ -8,6 +8,7 @@ import mmap
 import os
 import pickle
 import shutil
+import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -75,6 +76,7 @@ from .write import (
     list_tree,
     mirror,
     prune,
+    remove_tree,
     write_file,
     write_folder,
 )
@@ -759,7 +761,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     kept_at = config.root / CACHE_DIR / SPARE_DIR
     if workers > 1 and can_fork() and kept_at.is_dir():
         listing = Background(partial(_listed, kept_at), jobs=workers)
-    pending: list[Background] = []
+    pending: list[Any] = []  # Backgrounds and processes (Popen) waited for at the end
     try:
         with long_lived():
             # build.pickle first: a process can then be started on what it says (_mirrored)
@@ -817,10 +819,26 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         scanned.cancel()
         if listing is not None:
             listing.cancel()
-        for work in pending:  # the cache's content file, when the build failed after it began
-            work.wait()
+        for work in pending:  # the cache's content file when the build failed after it began, and
+            work.wait()  # the removal of the replaced site (_remove_later)
         if mirror_at is not None and os.path.lexists(mirror_at):  # made, not taken: the build failed
             shutil.rmtree(mirror_at, ignore_errors=True)
+
+
+def _remove_later(pending: list[Any], folder: Path) -> None:
+    """A replaced site (under a temp name of this build), removed by an `rm -rf` of its own while
+    this build writes its cache, and waited for before it returns (_run: `pending`): removing
+    22,700 files at 10,000 sheets took 0.7 s at the end of a clean build. At once where there is
+    no `rm` (Windows)."""
+    rm = shutil.which("rm") if os.name == "posix" else None
+    if rm is not None:
+        try:
+            pending.append(subprocess.Popen([rm, "-rf", "--", os.fspath(folder)], stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            return
+        except OSError:  # no process could be started
+            pass
+    remove_tree(folder)
 
 
 def _recorded(previous: BuildCache) -> set[str]:
@@ -856,7 +874,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
            previous: BuildCache | None, known: list[LoadedSpan] | None, old_output: Path | None,
            spare_at: Path | None, spare: Spare | None, claim: Path | None, listing: Background | None,
            mirrored: Background | None,
-           pending: list[Background], scanned: Background, started: int, output: Path,
+           pending: list[Any], scanned: Background, started: int, output: Path,
            config_text: str, retain: list[object] | None) -> BuildResult:
     record: list[LoadedSpan] = []
     trust_before = previous.started_ns - RACY_NS if previous is not None else None
@@ -966,7 +984,8 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
                 listed = None
         except (OSError, BuildError):
             listed = None
-    count = write_folder(fill, assets, config.output_dir, finalize=index, start_from=claim, keep_old=spare_at)
+    count = write_folder(fill, assets, config.output_dir, finalize=index, start_from=claim, keep_old=spare_at,
+                         remove_old=partial(_remove_later, pending))
     token = folder_token(spare_at) if spare_at is not None else None
     assert previous is not None or token is None
     kept_pages = previous.pages if previous is not None and token else None

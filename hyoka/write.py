@@ -96,13 +96,15 @@ def write_site(pages: Iterable[Page], assets: Path, output: Path,
 
 def write_folder(fill: Callable[[Path, bool], int], assets: Path, output: Path,
                  finalize: Callable[[Path], None] | None = None, *, start_from: Path | None = None,
-                 keep_old: Path | None = None) -> int:
+                 keep_old: Path | None = None, remove_old: Callable[[Path], None] | None = None) -> int:
     """`fill(tmp, updating)` writes the pages into a sibling temp folder (returning how many); then
     the assets are copied, `finalize(tmp)` runs, and the folder is swapped in for `output`.
 
     `start_from`: a site kept by an earlier build, moved in as the temp folder when it can be
     (`updating` is then True: `fill` must make it the new site, removing what does not belong).
     `keep_old`: where the site the swap replaces is kept (instead of removed) for the next build.
+    `remove_old`: how a replaced site (under a temp name of this build by then) is removed, when it
+    is not kept (default: remove_tree, at once).
     """
     output = output.parent.resolve() / output.name  # a symlinked output is replaced, not followed
     parent = output.parent
@@ -127,7 +129,7 @@ def write_folder(fill: Callable[[Path, bool], int], assets: Path, output: Path,
         if finalize is not None:
             finalize(tmp)
             kill_point("index")
-        swap_in(tmp, output, keep_old)
+        swap_in(tmp, output, keep_old, remove_old or remove_tree)
         return count
     except OSError as exc:
         remove_tree(tmp)
@@ -367,13 +369,15 @@ def _check_page_path(path: str, seen: dict[str, str]) -> None:
     seen[key] = path
 
 
-def swap_in(tmp: Path, output: Path, keep_old: Path | None = None) -> None:
+def swap_in(tmp: Path, output: Path, keep_old: Path | None = None,
+            remove: Callable[[Path], None] | None = None) -> None:
     """Replace `output` with `tmp`, so readers see the old or the new site, whole; the old one is
-    removed, or moved to `keep_old`."""
+    removed (by `remove`, default remove_tree), or moved to `keep_old`."""
+    remove = remove or remove_tree
     with _swap_lock(output.parent):
         if output.exists() and _exchange(tmp, output):
             kill_point("swap")
-            _keep_or_remove(tmp, keep_old, output)  # after the exchange, tmp holds the previous site
+            _keep_or_remove(tmp, keep_old, output, remove)  # after the exchange, tmp holds the previous site
             return
         old = None
         if output.exists() or output.is_symlink():
@@ -389,18 +393,19 @@ def swap_in(tmp: Path, output: Path, keep_old: Path | None = None) -> None:
                 os.rename(old, output)  # put the previous site back before reporting
             raise
         if old is not None:
-            _keep_or_remove(old, keep_old, output)
+            _keep_or_remove(old, keep_old, output, remove)
 
 
-def _keep_or_remove(old: Path, keep: Path | None, output: Path) -> None:
+def _keep_or_remove(old: Path, keep: Path | None, output: Path, remove: Callable[[Path], None] | None = None) -> None:
     """Move the replaced site to `keep`, or remove it.
 
     A site already at `keep` is first renamed to a temp name of this build and removed there: a
     build claiming `keep` meanwhile (write._claim) gets it whole or not at all, never a folder
     being emptied under it.
     """
+    remove = remove or remove_tree
     if keep is None or not old.is_dir() or old.is_symlink():
-        remove_tree(old)
+        remove(old)
         return
     trash = None
     if os.path.lexists(keep):
@@ -412,9 +417,9 @@ def _keep_or_remove(old: Path, keep: Path | None, output: Path) -> None:
     try:
         os.rename(old, keep)
     except OSError:  # the name is taken (by another build), or not on this disk after all
-        remove_tree(old)
+        remove(old)
     if trash is not None:
-        remove_tree(trash)
+        remove(trash)
 
 
 _LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?P<kind>build|old)-(?P<pid>\d+)(?:-.*)?$")
