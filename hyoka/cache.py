@@ -50,7 +50,7 @@ CACHE_FILE = "build.pickle"
 CONTENT_PREFIX = "content-"  # save_content's files
 SNAPSHOT_PREFIX = "snapshot-"  # save_snapshot's files
 SPARE_DIR = "site"  # the replaced site, kept for the next build to update
-FORMAT = 17
+FORMAT = 18
 
 
 # A file of the last build's output: (its fingerprint, size, mtime_ns, inode) when written. The
@@ -116,11 +116,11 @@ class Spare:
 
 
 # The list rows and feed entries the cache keeps (htmlparts.sheet_list_rows, opendata.atom_feed):
-# by the rest of their key (a list's root and show_year; the feed's address), each sheet's as UTF-8
+# by the rest of their key (a tuple: a list's root and show_year; the feed's address), each sheet's as UTF-8
 # by its (id, evaluation year, file hash), each such key pickled once. At 10,000 sheets, 32,000
 # rows and 10,000 entries as strings with keys of their own took 40 ms of a build after one edit to
 # unpickle; so 16 ms (a list or the feed decodes only what it shows).
-Packed = dict[Any, dict[tuple[str, int, str], bytes]]
+Packed = dict[tuple[Any, ...], dict[tuple[str, int, str], bytes]]
 
 
 @dataclass
@@ -250,9 +250,9 @@ def load_content(root: Path, cache: BuildCache) -> BuildCache | None:
     return cache
 
 
-def packed(cached: Packed, made: dict[Any, Any], sheets: set[tuple[str, int, str]]) -> Packed:
-    """What `cached` (as the cache had it) and `made` (texts or their UTF-8 by full key: sheet key
-    first) hold of these sheets, in the cache's form."""
+def packed(cached: Packed, made: dict[Any, str], sheets: set[tuple[str, int, str]]) -> Packed:
+    """What `cached` (as the cache had it) and `made` (texts by full key: the sheet key, then the
+    rest) hold of these sheets, in the cache's form."""
     out: Packed = {}
     for rest, texts in cached.items():
         if len(sheets) < len(texts):
@@ -264,8 +264,7 @@ def packed(cached: Packed, made: dict[Any, Any], sheets: set[tuple[str, int, str
     for key, text in made.items():
         sheet = key[:3]
         if sheet in sheets:
-            out.setdefault(key[3:] if len(key) > 4 else key[3], {})[sheet] = (
-                text if isinstance(text, bytes) else text.encode())
+            out.setdefault(key[3:], {})[sheet] = text.encode()
     return out
 
 
@@ -276,8 +275,7 @@ def merged(first: Packed, then: Packed) -> Packed:
 
 def unpacked(texts: Packed) -> dict[Any, str]:
     """Packed texts by full key (tests)."""
-    return {(*sheet, *(rest if isinstance(rest, tuple) else (rest,))): text.decode()
-            for rest, by_sheet in texts.items() for sheet, text in by_sheet.items()}
+    return {(*sheet, *rest): text.decode() for rest, by_sheet in texts.items() for sheet, text in by_sheet.items()}
 
 
 _CONTENT_MAGIC = b"HYOKA\x00C1"

@@ -586,7 +586,7 @@ def atom_feed(site: Site, base: str, *, encoded: bool = False) -> Any:
 
 
 _FEED_ENTRIES: dict[tuple[str, int, str, str], str] = {}  # made in this process
-_FEED_CACHED: Packed = {}  # the build cache's (cache.Packed: by the site's address)
+_FEED_CACHED: Packed = {}  # the build cache's (cache.Packed: by (the site's address,))
 
 
 def keep_feed_entries(entries: Packed) -> None:
@@ -620,7 +620,7 @@ def _feed_entry(s: Sheet, base: str, encoded: bool) -> Any:
     key = (s.id, s.evaluation_year, digest, base)
     entry = None
     if digest:  # no hash (a Sheet made in code): no reuse
-        cached = _FEED_CACHED.get(base)
+        cached = _FEED_CACHED.get((base,))
         blob = cached.get(key[:3]) if cached is not None else None
         if blob is not None:  # the build cache's, as UTF-8
             return blob if encoded else blob.decode()

@@ -808,8 +808,9 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         known = previous.spans if previous is not None and previous.config == config_text else None
         # The last build's rows and feed entries (none when its cache is not used: not those of
         # an earlier build in this process), before the workers fork: they have them too.
-        htmlparts.keep_packed_rows(previous.rows if known is not None and previous is not None else {})
-        opendata.keep_feed_entries(previous.feed if known is not None and previous is not None else {})
+        last = previous if known is not None else None
+        htmlparts.keep_packed_rows(last.rows if last is not None else {})
+        opendata.keep_feed_entries(last.feed if last is not None else {})
         return _build(config, strict=strict, search=search, progress=progress, workers=workers,
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
                       spare=spare, claim=claim, listing=listing, mirrored=mirrored, pending=pending,

@@ -370,10 +370,9 @@ def _check_page_path(path: str, seen: dict[str, str]) -> None:
 
 
 def swap_in(tmp: Path, output: Path, keep_old: Path | None = None,
-            remove: Callable[[Path], None] | None = None) -> None:
+            remove: Callable[[Path], None] = remove_tree) -> None:
     """Replace `output` with `tmp`, so readers see the old or the new site, whole; the old one is
-    removed (by `remove`, default remove_tree), or moved to `keep_old`."""
-    remove = remove or remove_tree
+    removed (by `remove`), or moved to `keep_old`."""
     with _swap_lock(output.parent):
         if output.exists() and _exchange(tmp, output):
             kill_point("swap")
@@ -396,14 +395,13 @@ def swap_in(tmp: Path, output: Path, keep_old: Path | None = None,
             _keep_or_remove(old, keep_old, output, remove)
 
 
-def _keep_or_remove(old: Path, keep: Path | None, output: Path, remove: Callable[[Path], None] | None = None) -> None:
+def _keep_or_remove(old: Path, keep: Path | None, output: Path, remove: Callable[[Path], None] = remove_tree) -> None:
     """Move the replaced site to `keep`, or remove it.
 
     A site already at `keep` is first renamed to a temp name of this build and removed there: a
     build claiming `keep` meanwhile (write._claim) gets it whole or not at all, never a folder
     being emptied under it.
     """
-    remove = remove or remove_tree
     if keep is None or not old.is_dir() or old.is_symlink():
         remove(old)
         return
