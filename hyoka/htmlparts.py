@@ -34,7 +34,7 @@ from . import charts
 from .cache import Packed, packed
 from .era import wareki
 from .model import EvaluationItem, Indicator, Number, Sheet
-from .render import fmt_number, href
+from .render import fmt_number, href, int_text
 from .schema import EVALUATION_GROUPS
 
 # The empty cell: a dash for the eye, 「データなし」 for screen readers.
@@ -76,7 +76,7 @@ def _value_text(v: Any, unit_html: str = "") -> str:
     (`_unit_html(unit)`): the unit is escaped once per table, not once per cell."""
     t = type(v)
     if t is int:  # most cells: fmt_number's first case, without the call
-        return f"{v:,}{unit_html}"
+        return int_text[v] + unit_html
     if t is str:  # ratings and comments, without the slow Number ABC check
         return _esc(v) if v.strip() else EMPTY
     if t is not float:

@@ -283,9 +283,10 @@ _SINGLE = re.compile(r"'((?:[^']|'')*+)'(?: +#.*| *)")
 _DOUBLE = re.compile(r"\"([^\"\\]*)\"(?: +#.*| *)")
 
 
-def _load_usual(text: str) -> Any:
-    """The front matter as _load_fast reads it (without duplicate or unhashable keys), or _UNUSUAL."""
-    if _UNUSUAL_CHARS.search(text):
+def _load_usual(text: str, usual_chars: bool = False) -> Any:
+    """The front matter as _load_fast reads it (without duplicate or unhashable keys), or _UNUSUAL.
+    `usual_chars`: the text is known to hold none of _UNUSUAL_CHARS (_usual_bytes of its file)."""
+    if not usual_chars and _UNUSUAL_CHARS.search(text):
         return _UNUSUAL
     lines: list[tuple[int, int, str]] = []
     for number, line in enumerate(text.split("\n")):
@@ -574,10 +575,10 @@ def _load_slow(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
     return data, loader.duplicate_keys, loader.unhashable_keys
 
 
-def _load_marked(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
+def _load_marked(text: str, usual_chars: bool = False) -> tuple[Any, list[tuple[Any, int]], list[int]]:
     """(data with line marks, duplicate keys with their lines, lines of unhashable keys)."""
     if yaml.__with_libyaml__:
-        data = _load_usual(text)
+        data = _load_usual(text, usual_chars)
         if data is not _UNUSUAL:
             return data, [], []
         try:
@@ -679,8 +680,9 @@ def _alias_lines(text: str) -> list[int]:
     return sorted(set(lines))
 
 
-def parse_yaml(text: str, rel: str, first_line: int) -> tuple[Any, list[Problem]]:
-    """Parse YAML with line marks; problems carry 1-based file lines."""
+def parse_yaml(text: str, rel: str, first_line: int, usual_chars: bool = False) -> tuple[Any, list[Problem]]:
+    """Parse YAML with line marks; problems carry 1-based file lines. `usual_chars`: the text is
+    known to hold no tab, control, line separator or noncharacter (_usual_bytes)."""
     # Aliases (*name) are refused before anything is built: a sheet never needs them, and a few
     # lines of nested aliases ("billion laughs") would otherwise expand to gigabytes.
     aliases = _alias_lines(text) if "*" in text else []
@@ -690,7 +692,7 @@ def parse_yaml(text: str, rel: str, first_line: int) -> tuple[Any, list[Problem]
                               "値が * や & で始まるときは \"...\" で囲みます。")
                       for line in aliases]
     try:
-        data, duplicate_keys, unhashable_keys = _load_marked(text)
+        data, duplicate_keys, unhashable_keys = _load_marked(text, usual_chars)
     except yaml.YAMLError as exc:
         return None, [yaml_problem(rel, exc, first_line, text)]
     problems = [
@@ -787,8 +789,33 @@ def _decodes(raw: bytes, encoding: str) -> bool:
     return True
 
 
+# Every byte but the ASCII controls (0x00–0x1f, DEL): what _usual_bytes deletes to see those.
+_NOT_CONTROL_BYTES = bytes(b for b in range(256) if not (b < 0x20 or b == 0x7f))
+# In UTF-8, the lead byte of U+0080–U+00BF (C1 controls among them), U+2028, U+2029, U+FEFF, U+FFFE
+# and U+FFFF: the other characters of _UNUSUAL_CHARS.
+_UNUSUAL_UTF8 = (b"\xc2", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf", b"\xef\xbf\xbe", b"\xef\xbf\xbf")
+
+
+def _usual_bytes(raw: bytes) -> bool:
+    """True when the text of `raw` (UTF-8 without its BOM, CRLF read as LF) holds none of
+    _UNUSUAL_CHARS (nor, so, of _CONTROLS): then neither needs its regex scan of the text, which
+    were a tenth of loading a sheet (re tries a character class at every character). False
+    also for some usual texts (U+00A0–U+00BF, a CR before LF that is not alone): they are scanned.
+    Found in C: the control bytes kept by bytes.translate, and substring tests."""
+    controls = raw.translate(None, _NOT_CONTROL_BYTES)
+    if controls and (controls.translate(None, b"\n\r") or raw.count(b"\r") != raw.count(b"\r\n")):
+        return False  # a tab, another control, or a CR that is not the CR of a CRLF
+    return not any(seq in raw for seq in _UNUSUAL_UTF8)
+
+
 def decode(raw: bytes, rel: str) -> tuple[str | None, list[Problem]]:
     """Decode UTF-8 (a leading BOM is accepted); say so plainly for anything else."""
+    text, problems, _ = _decode(raw, rel)
+    return text, problems
+
+
+def _decode(raw: bytes, rel: str) -> tuple[str | None, list[Problem], bool]:
+    """decode, and whether the text holds only usual characters (_usual_bytes)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
@@ -802,11 +829,13 @@ def decode(raw: bytes, rel: str) -> tuple[str | None, list[Problem]]:
         elif _decodes(pair := raw[exc.start:exc.start + 2], "cp932") and not pair.isascii():
             hint = ("この行に Shift_JIS（Windows の標準）の文字が混ざっているようです（別のファイルから"
                     "貼り付けた文字など）。この行を UTF-8 で書き直してください。")
-        return None, [Problem(rel, line, "", "文字コード", "ファイルが UTF-8 ではありません", hint)]
+        return None, [Problem(rel, line, "", "文字コード", "ファイルが UTF-8 ではありません", hint)], False
+    if _usual_bytes(raw):  # no NUL, no control: nothing below applies
+        return text.replace("\r\n", "\n"), [], True
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         return None, [Problem(rel, line, "", "文字コード", "ファイルに NUL 文字（\\0）が含まれています",
-                              "テキストエディタで保存し直してください。")]
+                              "テキストエディタで保存し直してください。")], False
     text = text.replace("\r\n", "\n")
     # Controls would break YAML's reader (or its line count) and the HTML: name each, file at once.
     problems = []
@@ -818,7 +847,7 @@ def decode(raw: bytes, rel: str) -> tuple[str | None, list[Problem]]:
         rest = len(problems) - 10
         problems = [*problems[:10], Problem(rel, problems[10].line, "", "文字",
                                             f"ほかに {rest}行にも見えない文字があります")]
-    return (None, problems) if problems else (text, [])
+    return (None, problems, False) if problems else (text, [], False)
 
 
 def load_source(path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]:
@@ -842,13 +871,13 @@ def load_source(path: Path, rel: str) -> tuple[SourceFile | None, list[Problem]]
                               f"ファイルが大きすぎます（{size:,}バイト。上限は {MAX_FILE_BYTES:,}バイト）",
                               "1つのシートは普通 10 KB ほどです。表計算のデータや画像を貼り付けていないか、"
                               "同じ内容を何度も貼っていないか確かめてください。")]
-    text, problems = decode(raw, rel)
+    text, problems, usual_chars = _decode(raw, rel)
     if text is None:
         return None, problems
     fm, body, fm_line, body_line, problems = split_front_matter(text, rel)
     if problems:
         return None, problems
-    data, problems = parse_yaml(fm, rel, fm_line)
+    data, problems = parse_yaml(fm, rel, fm_line, usual_chars)
     if data is None and not problems:
         problems = [Problem(rel, 1, "", "front matter", "front matter が空です",
                             "--- と --- の間に id や title などの項目を書いてください。")]

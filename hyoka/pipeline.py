@@ -45,7 +45,7 @@ from .cache import (
 from .collect import Site, collect, collect_again
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
-from .parallel import Background, can_fork, job_count, long_lived, map_spans
+from .parallel import Background, can_fork, few_collections, job_count, long_lived, map_spans
 from .problems import BuildError, Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
 from .render import (
@@ -733,8 +733,9 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
     """
     held: list[object] = []
     try:
-        result = _run(config, strict=strict, search=search, progress=progress, jobs=jobs, cache=cache,
-                      retain=held if retain is not None else None)
+        with few_collections():
+            result = _run(config, strict=strict, search=search, progress=progress, jobs=jobs, cache=cache,
+                          retain=held if retain is not None else None)
     finally:
         gc.unfreeze()  # what the build froze (parallel.long_lived) is collectable again
     if retain is not None:

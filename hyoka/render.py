@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from functools import partial
 from operator import itemgetter
 from pathlib import Path
+from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.compiler import CodeGenerator
+from jinja2.runtime import Context
+from jinja2.utils import internalcode
 from markupsafe import Markup, escape
 
 from . import search
@@ -22,7 +25,7 @@ from .collect import Site, summarize
 from .era import fiscal_year_label, short_wareki, wareki
 from .history import changes
 from .markdown import render_markdown
-from .model import Sheet
+from .model import Number, Sheet
 from .problems import Problem, ProblemsFound
 from .schema import BODY_SECTIONS, EVALUATION_GROUPS, INDICATOR_KINDS, SDG_NAMES, SHEET
 
@@ -35,10 +38,27 @@ class Page:
     text: str  # bytes for the feed of opendata.web_files(encoded=True): what the build writes
 
 
+class _GroupedText(dict):  # type: ignore[type-arg]
+    """Numbers written with thousands separators (1,640), memoised: format() with "," takes a slow
+    path (≈ 3 % of rendering a sheet page, where most numbers recur: a target in every year, the
+    program's other sheets). Use int_text[n] for an int (never a bool: True and 1 are one key)
+    and float_text[x] for a float that is not whole (never equal to an int key)."""
+
+    def __missing__(self, x: Number) -> str:
+        text = f"{x:,}"
+        if len(self) < 100_000:  # bounded; a corpus's distinct numbers fit many times
+            self[x] = text
+        return text
+
+
+int_text = _GroupedText()
+float_text = _GroupedText()
+
+
 def fmt_number(value: Any, digits: int | None = None) -> str:
     """Thousands separators; floats keep their meaningful decimals (or `digits`)."""
     if digits is None and type(value) is int:  # the common case first (same result as below)
-        return f"{value:,}"
+        return int_text[value]
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -46,7 +66,7 @@ def fmt_number(value: Any, digits: int | None = None) -> str:
     if digits is not None:
         return f"{value:,.{digits}f}"
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,}"
+        return float_text[value] if type(value) is float else f"{value:,}"
     return f"{int(value):,}"
 
 
@@ -101,10 +121,50 @@ class _CodeGenerator(CodeGenerator):
             self.write(finalize.src)
 
 
+# What _Context.call calls at once: a function, method or builtin takes no context unless it is
+# marked so (pass_context and the like set jinja_pass_arg, read through a method too).
+_PLAIN_CALLABLES = frozenset((FunctionType, MethodType, BuiltinFunctionType))
+_UNMARKED: dict[Any, bool] = {}  # whether such a function (a method's function) is unmarked
+
+
+class _Context(Context):
+    """Jinja's Context, with a quicker `call` for the usual callable.
+
+    A template calls every function through Context.call (≈ 30 calls on a sheet page: the charts,
+    tables, sheet.cost, …), which looks for pass_context on the callable and on its __call__ each
+    time. A plain function, method or builtin without jinja_pass_arg is called here at once (its
+    __call__ is a method-wrapper: never marked); anything else goes to Context.call as before.
+    """
+
+    @internalcode
+    def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if __debug__:
+            __traceback_hide__ = True  # Jinja's tracebacks leave this frame out
+        kind = type(__obj)
+        if kind not in _PLAIN_CALLABLES:
+            return Context.call(__self, __obj, *args, **kwargs)
+        fn = __obj.__func__ if kind is MethodType else __obj  # type: ignore[attr-defined]
+        plain = _UNMARKED.get(fn)
+        if plain is None:
+            if len(_UNMARKED) > 4096:  # each environment's own lambdas (serve makes one per change)
+                _UNMARKED.clear()
+            plain = _UNMARKED[fn] = getattr(fn, "jinja_pass_arg", None) is None
+        if not plain:
+            return Context.call(__self, __obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:  # as Context.call
+            return __self.environment.undefined(
+                "value was undefined because a callable raised a StopIteration exception")
+
+
 class HyokaEnvironment(Environment):
-    """The Jinja Environment, its templates compiled with _CodeGenerator."""
+    """The Jinja Environment, its templates compiled with _CodeGenerator and rendered with _Context."""
 
     code_generator_class = _CodeGenerator
+    context_class = _Context
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

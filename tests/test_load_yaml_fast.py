@@ -178,10 +178,58 @@ def test_parse_yaml_takes_the_usual_path(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_problems_of_the_invalid_corpus_are_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = front_matters()
     with_usual = [load.parse_yaml(text, "x.md", 2) for text in texts]
-    monkeypatch.setattr(load, "_load_usual", lambda text: load._UNUSUAL)
+    monkeypatch.setattr(load, "_load_usual", lambda text, usual_chars=False: load._UNUSUAL)
     without = [load.parse_yaml(text, "x.md", 2) for text in texts]
     for (data, problems), (data2, problems2) in zip(with_usual, without, strict=True):
         assert problems == problems2 and same(data, data2)
 
 
 assert FIXTURES.is_dir()
+
+
+_ODD_CHARS = st.sampled_from(["\t", "\r", "\r\n", "\x00", "\x1b", "\x7f", "\x80", "\x85", "\x9f", "\xa0", "\xa5",
+                              "\xbf", "\xd7", "\u2028", "\u2029", "\u200b", "\u202e", "\u3000", "\ufeff",
+                              "\ufffe", "\uffff", "\U0001f600", "日本", "a", "\n", ": ", "- "])
+
+
+@settings(max_examples=3000, **SETTINGS)
+@given(parts=st.lists(st.one_of(_ODD_CHARS, st.text(max_size=3)), max_size=12), bom=st.booleans())
+def test_usual_bytes_only_where_no_character_needs_the_scans(parts: list[str], bom: bool) -> None:
+    """load._usual_bytes lets a content file skip the regex scans for unusual characters (in decode
+    and _load_usual): only where both would find none. And decode gives the same either way."""
+    text = "".join(parts)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no file holds one
+        return
+    raw = b"\xef\xbb\xbf" + raw if bom else raw
+    got = load._decode(raw, "x.md")
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw  # decode reads one BOM as none
+    if load._usual_bytes(body):
+        read = body.decode("utf-8").replace("\r\n", "\n")
+        assert load._UNUSUAL_CHARS.search(read) is None and load._CONTROLS.search(read) is None
+        assert got == (read, [], True)
+    else:
+        assert not got[2]
+    assert load.decode(raw, "x.md") == got[:2]
+
+
+def test_usual_bytes_finds_each_unusual_character() -> None:
+    for ch in ["\t", "\r", "\x00", "\x1f", "\x7f", "\x80", "\x9f", "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff"]:
+        assert not load._usual_bytes(f"id: a{ch}b\n".encode()), repr(ch)
+    assert load._usual_bytes("id: 日本\r\ntitle: x　y\n".encode())
+    assert not load._usual_bytes(b"id: a\r\r\n")
+
+
+def test_sheets_of_usual_characters_are_read_without_the_scans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bundled sheets skip both scans, and read the same as with them."""
+    files = find_content(ROOT / "content")
+    with_scans = [load.load_source(f, f.name) for f in files]
+
+    class NoScan:
+        def search(self, text: str) -> None:
+            raise AssertionError("scanned")
+
+    monkeypatch.setattr(load, "_UNUSUAL_CHARS", NoScan())
+    monkeypatch.setattr(load, "_CONTROLS", NoScan())
+    assert [load.load_source(f, f.name) for f in files] == with_scans

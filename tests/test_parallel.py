@@ -421,3 +421,41 @@ def test_the_parent_helping_is_never_left_without_spans(spans, jobs) -> None:
         return
     assert 1 <= mine < spans
     assert mine <= spans // jobs + 2  # about its share
+
+
+def test_rendering_leaves_no_cycles_for_the_collector(config) -> None:
+    """A build raises the collector's first threshold (parallel.few_collections): that holds up
+    while rendering a site makes no reference cycles. Rendered a second time (the templates are
+    compiled and cached the first time), the bundled site leaves nothing to collect."""
+    import gc
+
+    site = collect(check(config)[0], config)
+    render_site(site, config.root / "templates")
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        pages = render_site(site, config.root / "templates")
+        assert len(pages) > 50
+        del pages
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_a_build_collects_after_more_objects_and_restores_the_threshold(config, tmp_path, monkeypatch) -> None:
+    import gc
+
+    seen = []
+    real_run = __import__("hyoka.pipeline", fromlist=["_run"])._run
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_threshold()[0])
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr("hyoka.pipeline._run", spy)
+    before = gc.get_threshold()
+    run(replace(config, output_dir=tmp_path / "out"), search=False, jobs=1, cache=False)
+    assert seen == [parallel.YOUNG_THRESHOLD]
+    assert gc.get_threshold() == before

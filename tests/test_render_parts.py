@@ -680,3 +680,63 @@ def test_bytecode_cache_files_are_named_after_the_code_generator(tmp_path) -> No
     env.get_template("pages/sheet.html")
     names = [p.name for p in tmp_path.iterdir()]
     assert names and all(n.startswith(f"__hyoka{CODEGEN_VERSION}_") for n in names)
+
+
+@given(v=st.one_of(st.integers(-10**12, 10**12), finite, st.booleans()))
+def test_fmt_number_memo_gives_the_same_text_each_time(v) -> None:
+    """fmt_number keeps the texts of ints and fractional floats (render.int_text, float_text):
+    the second answer is the first, and True is never taken for 1."""
+    first = fmt_number(v)
+    assert fmt_number(v) == first
+    if type(v) is bool:
+        assert first == str(v)
+    assert htmlparts._value_text(v) == first or isinstance(v, bool)
+
+
+def test_template_calls_pass_the_context_as_jinja_does() -> None:
+    """hyoka's Context calls an unmarked function, method or builtin at once, and leaves the rest
+    (pass_context, pass_eval_context, pass_environment, a callable object, a StopIteration) to
+    Jinja's Context.call: the same text as Jinja's own environment gives."""
+    from jinja2 import Environment, StrictUndefined, pass_context, pass_environment, pass_eval_context
+
+    from hyoka.render import HyokaEnvironment
+
+    @pass_context
+    def with_context(ctx, name):
+        return f"{name}={ctx.get(name)}"
+
+    @pass_eval_context
+    def with_eval(ectx, x):
+        return f"{x}:{ectx.autoescape}"
+
+    @pass_environment
+    def with_env(env, x):
+        return f"{x}:{type(env).__name__ == 'HyokaEnvironment' or env.autoescape}"
+
+    class Marked:
+        @pass_context
+        def __call__(self, ctx, name):
+            return f"obj {name}={ctx.get(name)}"
+
+    class Thing:
+        def method(self, a, b=2):
+            return a * b
+
+        @pass_context
+        def marked(self, ctx, name):
+            return f"m {ctx.get(name)}"
+
+    def stop():
+        raise StopIteration
+
+    source = ("{% set local = 'L' %}{{ plain(3, k='v') }} {{ with_context('local') }} {{ with_context('g') }}"
+              " {% for i in [1] %}{% set inner = i %}{{ with_context('inner') }}{% endfor %}"
+              " {{ with_eval(1) }} {{ with_env(2) }} {{ marked('g') }} {{ thing.method(4) }} {{ thing.method(4, b=3) }}"
+              " {{ thing.marked('g') }} {{ len([1, 2]) }} {{ stop() is undefined }}")
+    values = {"plain": lambda n, k: f"{n}{k}", "with_context": with_context, "with_eval": with_eval,
+              "with_env": with_env, "marked": Marked(), "thing": Thing(), "len": len, "stop": stop, "g": "G"}
+    ours = HyokaEnvironment(autoescape=True, undefined=StrictUndefined)
+    jinja = Environment(autoescape=True, undefined=StrictUndefined)
+    text = ours.from_string(source).render(**values)
+    assert text == jinja.from_string(source).render(**values)
+    assert "local=L" in text and "inner=1" in text and "obj g=G" in text and "m G" in text and "True" in text
