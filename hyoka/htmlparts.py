@@ -690,20 +690,37 @@ def _sheet_row(s: Sheet, root: str, show_year: bool) -> str:
             return row
     if len(_ROWS) > 200_000:
         _ROWS.clear()
+    # A sheet's row is the same on each of its lists (its year, 課, 分野, SDGs and 方針 pages) but
+    # for the path to the site's root: the rest is made once.
+    part_key = (s.id, s.evaluation_year, digest, show_year)
+    rest = _ROW_RESTS.get(part_key) if digest else None
+    if rest is None:
+        if len(_ROW_RESTS) > 100_000:
+            _ROW_RESTS.clear()
+        rest = _ROW_RESTS[part_key] = _row_rest(s, show_year)
+    row = _ROWS[key] = f'{_ROW_HEAD}{_esc(root)}{rest}'
+    return row
+
+
+_ROW_HEAD = '    <tr>\n      <th scope="row">\n        <a href="'
+_ROW_RESTS: dict[tuple[str, int, str, bool], str] = {}  # a row after its root, by sheet and show_year
+
+
+def _row_rest(s: Sheet, show_year: bool) -> str:
+    """What follows the root's path in a sheet's list row."""
     org = s.organization
     cost = s.cost(s.results_year)
     achieved, judged = s.achievement_counts(s.results_year)
-    meta = escape(org.division) + (" " + escape(org.section) if org.section else "")
+    meta = _esc(org.division) + (" " + _esc(org.section) if org.section else "")
     if show_year:
-        meta += f"・{wareki(s.evaluation_year)}評価"
-    row = _ROWS[key] = (
-        f'    <tr>\n      <th scope="row">\n        <a href="{escape(root)}{escape(href(s.url))}">{escape(s.title)}</a>\n'
+        meta += _esc(f"・{wareki(s.evaluation_year)}評価")
+    return (
+        f'{_esc(href(s.url))}">{_esc(s.title)}</a>\n'
         f'        <span class="hy-list__meta">{meta}</span>\n      </th>\n'
         f'      <td data-label="事業の方針">{value_html(s.direction)}</td>\n'
         f'      <td class="hy-num" data-label="総事業費（千円）">{value_html(cost.total if cost else None)}</td>\n'
         f'      <td data-label="指標の達成">{f"{judged}指標中{achieved}達成" if judged else EMPTY}</td>\n'
         "    </tr>")
-    return row
 
 
 FILTERS: dict[str, Callable[..., Any]] = {"value": value_html}

@@ -46,6 +46,7 @@ def _clean(config, tmp_path: Path) -> dict[str, bytes]:
     out = tmp_path / "clean"
     shutil.rmtree(out, ignore_errors=True)
     htmlparts._ROWS.clear()
+    htmlparts._ROW_RESTS.clear()
     opendata._FEED_ENTRIES.clear()
     run(replace(config, output_dir=out), search=False, cache=False)
     return _tree(out)

@@ -740,3 +740,20 @@ def test_template_calls_pass_the_context_as_jinja_does() -> None:
     text = ours.from_string(source).render(**values)
     assert text == jinja.from_string(source).render(**values)
     assert "local=L" in text and "inner=1" in text and "obj g=G" in text and "m G" in text and "True" in text
+
+
+def test_list_rows_share_all_but_the_root(config) -> None:
+    """A sheet's list row is made once per show_year and put after each list's root
+    (htmlparts._ROW_RESTS): the same text as made anew for that root."""
+    from hyoka.pipeline import check
+    sheet = check(config)[0][0]
+    rows = {(root, year): htmlparts._sheet_row(sheet, root, year)
+            for root in ("../../", "../../../", "<&>/") for year in (False, True)}
+    htmlparts._ROWS.clear()
+    htmlparts._ROW_RESTS.clear()
+    for (root, year), row in rows.items():
+        assert htmlparts._sheet_row(sheet, root, year) == row
+        htmlparts._ROWS.clear()
+        htmlparts._ROW_RESTS.clear()
+    assert rows[("<&>/", False)].replace("&lt;&amp;&gt;/", "../../") == rows[("../../", False)]
+    assert "評価" in rows[("../../", True)] and rows[("../../", True)] != rows[("../../", False)]
