@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .cache import Packed, packed
+from .charts import achievements
 from .collect import Site
 from .dump import dump_sheet
 from .era import parse_wareki_year, wareki
@@ -355,7 +356,8 @@ def indicator_lines(sheet: Sheet, runs: _Runs, key: str) -> list[str]:
     for (ind, _raw), own in zip(indicators, owns, strict=True):
         if not ind.values:
             lines.append(f"{key},{own},,,,,\r\n")
-        values = runs([v.target, v.actual, ACHIEVEMENT_LABELS[ind.achievement(v.year)]] for v in ind.values)
+        states = achievements(ind)  # ind.achievement of each year, worked out at once
+        values = runs([v.target, v.actual, ACHIEVEMENT_LABELS[states[v.year]]] for v in ind.values)
         lines += [f"{key},{own},{_year_run(runs, v.year)},{text}\r\n"
                   for v, text in zip(ind.values, values, strict=True)]
     return lines
@@ -807,13 +809,15 @@ def _downloads(site_tables: Sequence[Table], sizes: Sequence[int], rows: Sequenc
 ShareBytes = tuple[tuple[bytes | memoryview, ...], tuple[int, ...]]  # (CSV parts + JSON item, CSV rows)
 
 
-def share_bytes(part: SheetData) -> ShareBytes:
-    """A sheet's share as UTF-8 bytes: its lines of the three CSV files and its sheets.json item.
+def share_bytes(part: SheetData, json_bytes: bytes | None = None) -> ShareBytes:
+    """A sheet's share as UTF-8 bytes: its lines of the three CSV files and its sheets.json item
+    (from `json_bytes`, its JSON encoded already, when given).
 
     The item is json_item done on the bytes: a line break is one byte in UTF-8 and no other
     character's bytes contain it.
     """
-    item = b"  " + part.json.encode("utf-8").rstrip(b"\n").replace(b"\n", b"\n  ")
+    raw = part.json.encode("utf-8") if json_bytes is None else json_bytes
+    item = b"  " + raw.rstrip(b"\n").replace(b"\n", b"\n  ")
     return (*(t.encode("utf-8") for t in part.csv), item), part.rows
 
 

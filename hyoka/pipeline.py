@@ -541,8 +541,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             if isinstance(item, Sheet):
                 data = opendata.sheet_data(item, site_tables, base)
                 path = f"{item.url}{opendata.SHEET_JSON}"
-                st = write_file(folder, path, data.json, made_here, replace=updating)
-                shares.append((share_key(item), opendata.share_bytes(data)))
+                raw = data.json.encode("utf-8")  # written, and nested in sheets.json
+                st = write_file(folder, path, raw, made_here, replace=updating)
+                shares.append((share_key(item), opendata.share_bytes(data, raw)))
             else:
                 path = item.path
                 text = render_job(env, site, templates, item)
