@@ -288,17 +288,31 @@ def snapshot_pickler(file: Any) -> pickle.Pickler:
     its file's sheet (pipeline._reuse); one read further without it fails the build, never renders
     a page with a field missing. Equal 組織, 総合計画 and SDGs values are pickled once."""
     pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
-    shared: dict[Any, Any] = {}
+    # Equal values by their fields (a frozen dataclass hashes in Python: by its tuple of fields,
+    # in C), each kept with the first such value.
+    organizations: dict[tuple[Any, ...], Organization] = {}
+    plans: dict[tuple[Any, ...], Plan] = {}
+    goal_sets: dict[tuple[int, ...], tuple[int, ...]] = {}
 
     def as_stub(sheet: Sheet) -> tuple[Any, ...]:
-        stub = stub_of(sheet)
-        for name in ("organization", "plan", "sdgs"):
-            stub[name] = shared.setdefault(stub[name], stub[name])
-        stub["_full"] = _unattached
-        # Its values in _SNAPSHOT_KEYS' order, given to _snapshot_sheet: the pickle's default (a new
-        # object, then its dict set) made pickle look for __setstate__ through LazySheet.__getattr__,
-        # a Python call for each of 10,000 sheets (a third of their time).
-        return _snapshot_sheet, (tuple([stub[k] for k in _SNAPSHOT_KEYS]),)
+        # stub_of's values in _SNAPSHOT_KEYS' order, given to _snapshot_sheet: the pickle's default
+        # (a new object, then its dict set) made pickle look for __setstate__ through
+        # LazySheet.__getattr__, a Python call for each of 10,000 sheets (a third of their time).
+        # Written out here (no dict of the stub): this is the end of a clean build.
+        d = sheet.__dict__
+        org, plan, sdgs = d["organization"], d["plan"], d["sdgs"]
+        if type(org) is Organization:
+            org = organizations.setdefault((org.bureau, org.division, org.section), org)
+        if type(plan) is Plan:
+            plan = plans.setdefault((plan.goal, plan.basic, plan.field), plan)
+        if type(sdgs) is tuple:
+            sdgs = goal_sets.setdefault(sdgs, sdgs)
+        costs = d.get("costs")
+        return _snapshot_sheet, ((
+            d["id"], d["evaluation_year"], d["results_year"], d["title"], org, plan, sdgs, d["source"],
+            sheet.direction,
+            d["_costs"] if costs is None else marshal.dumps(tuple([c.__dict__[n] for c in costs for n in _COST_NAMES])),
+            _unattached),)
 
     pickler.dispatch_table = {**copyreg.dispatch_table, Sheet: as_stub, LazySheet: as_stub}
     return pickler
