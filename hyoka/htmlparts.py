@@ -695,9 +695,11 @@ def _sheet_row(s: Sheet, root: str, show_year: bool) -> str:
     part_key = (s.id, s.evaluation_year, digest, show_year)
     rest = _ROW_RESTS.get(part_key) if digest else None
     if rest is None:
-        if len(_ROW_RESTS) > 100_000:
-            _ROW_RESTS.clear()
-        rest = _ROW_RESTS[part_key] = _row_rest(s, show_year)
+        rest = _row_rest(s, show_year)
+        if digest:  # no hash (a Sheet made in code): not kept
+            if len(_ROW_RESTS) > 100_000:
+                _ROW_RESTS.clear()
+            _ROW_RESTS[part_key] = rest
     row = _ROWS[key] = f'{_ROW_HEAD}{_esc(root)}{rest}'
     return row
 

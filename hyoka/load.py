@@ -682,7 +682,8 @@ def _alias_lines(text: str) -> list[int]:
 
 def parse_yaml(text: str, rel: str, first_line: int, usual_chars: bool = False) -> tuple[Any, list[Problem]]:
     """Parse YAML with line marks; problems carry 1-based file lines. `usual_chars`: the text is
-    known to hold no tab, control, line separator or noncharacter (_usual_bytes)."""
+    known to hold none of _UNUSUAL_CHARS (a tab, a control, a line separator, U+FEFF, U+FFFE,
+    U+FFFF: _usual_bytes)."""
     # Aliases (*name) are refused before anything is built: a sheet never needs them, and a few
     # lines of nested aliases ("billion laughs") would otherwise expand to gigabytes.
     aliases = _alias_lines(text) if "*" in text else []
@@ -800,7 +801,8 @@ def _usual_bytes(raw: bytes) -> bool:
     """True when the text of `raw` (UTF-8 without its BOM, CRLF read as LF) holds none of
     _UNUSUAL_CHARS (nor, so, of _CONTROLS): then neither needs its regex scan of the text, which
     were a tenth of loading a sheet (re tries a character class at every character). False
-    also for some usual texts (U+00A0–U+00BF, a CR before LF that is not alone): they are scanned.
+    also for some usual texts (with U+00A0–U+00BF, or a CR not directly followed by LF as in
+    `\\r\\r\\n`): they are scanned.
     Found in C: the control bytes kept by bytes.translate, and substring tests."""
     controls = raw.translate(None, _NOT_CONTROL_BYTES)
     if controls and (controls.translate(None, b"\n\r") or raw.count(b"\r") != raw.count(b"\r\n")):

@@ -78,7 +78,7 @@ def long_lived() -> Iterator[None]:
         gc.freeze()
 
 
-# The first generation's threshold while a build runs (Python's default is 700).
+# The first generation's threshold while a build runs (Python 3.11's default is 700).
 YOUNG_THRESHOLD = 100_000
 
 
@@ -89,10 +89,11 @@ def few_collections() -> Iterator[None]:
     Rendering makes millions of short-lived objects and no cycles (a page's strings, tuples and
     dicts are freed as it is written; tests/test_parallel.py checks that rendering the bundled
     site leaves nothing for the collector), so each of the thousands of collections found nothing,
-    ≈ 2 % of rendering. Cycles are still collected, only later; forked workers inherit it.
+    ≈ 2 % of rendering. Cycles are still collected, only later; forked workers inherit it. A
+    threshold of 0 (automatic collection off) stays 0.
     """
     old = gc.get_threshold()
-    gc.set_threshold(max(old[0], YOUNG_THRESHOLD), *old[1:])
+    gc.set_threshold(max(old[0], YOUNG_THRESHOLD) if old[0] else 0, *old[1:])
     try:
         yield
     finally:

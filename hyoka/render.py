@@ -121,19 +121,15 @@ class _CodeGenerator(CodeGenerator):
             self.write(finalize.src)
 
 
-# What _Context.call calls at once: a function, method or builtin takes no context unless it is
-# marked so (pass_context and the like set jinja_pass_arg, read through a method too).
-_PLAIN_CALLABLES = frozenset((FunctionType, MethodType, BuiltinFunctionType))
-_UNMARKED: dict[Any, bool] = {}  # whether such a function (a method's function) is unmarked
-
-
 class _Context(Context):
     """Jinja's Context, with a quicker `call` for the usual callable.
 
     A template calls every function through Context.call (≈ 30 calls on a sheet page: the charts,
-    tables, sheet.cost, …), which looks for pass_context on the callable and on its __call__ each
-    time. A plain function, method or builtin without jinja_pass_arg is called here at once (its
-    __call__ is a method-wrapper: never marked); anything else goes to Context.call as before.
+    tables, sheet.cost, …), which looks for pass_context and the like (jinja_pass_arg) on the
+    callable and on its __call__ each time. Here a builtin (it has no attributes of its own), and
+    a Python function or a method of one whose function has neither jinja_pass_arg nor a __call__
+    of its own in its __dict__, is called at once: what Context.call would do with it. Anything
+    else goes to Context.call.
     """
 
     @internalcode
@@ -141,16 +137,14 @@ class _Context(Context):
         if __debug__:
             __traceback_hide__ = True  # Jinja's tracebacks leave this frame out
         kind = type(__obj)
-        if kind not in _PLAIN_CALLABLES:
-            return Context.call(__self, __obj, *args, **kwargs)
-        fn = __obj.__func__ if kind is MethodType else __obj  # type: ignore[attr-defined]
-        plain = _UNMARKED.get(fn)
-        if plain is None:
-            if len(_UNMARKED) > 4096:  # each environment's own lambdas (serve makes one per change)
-                _UNMARKED.clear()
-            plain = _UNMARKED[fn] = getattr(fn, "jinja_pass_arg", None) is None
-        if not plain:
-            return Context.call(__self, __obj, *args, **kwargs)
+        if kind is not BuiltinFunctionType:
+            if kind is MethodType:
+                fn = __obj.__func__  # type: ignore[attr-defined]
+                # A method's __call__ is its type's: only its function's marker counts.
+                if type(fn) is not FunctionType or "jinja_pass_arg" in fn.__dict__:
+                    return Context.call(__self, __obj, *args, **kwargs)
+            elif kind is not FunctionType or ((d := __obj.__dict__) and ("jinja_pass_arg" in d or "__call__" in d)):
+                return Context.call(__self, __obj, *args, **kwargs)
         kwargs.pop("_block_vars", None)
         kwargs.pop("_loop_vars", None)
         try:

@@ -214,6 +214,22 @@ def test_usual_bytes_only_where_no_character_needs_the_scans(parts: list[str], b
     assert load.decode(raw, "x.md") == got[:2]
 
 
+@settings(max_examples=2000, **SETTINGS)
+@given(parts=st.lists(st.one_of(_ODD_CHARS, st.text(max_size=3)), max_size=12))
+def test_decode_and_parse_without_the_scans_equal_them_with(parts: list[str]) -> None:
+    """What a file gives when _usual_bytes lets it skip the scans equals what it gives scanned."""
+    import unittest.mock
+
+    raw = "".join(parts).encode("utf-8", "surrogatepass")
+    fm = "id: a\ntitle: " + "".join(parts).replace("\n", " ").replace("\r", " ")
+    fast = (load._decode(raw, "x.md"), load.parse_yaml(fm, "x.md", 2, load._usual_bytes(fm.encode("utf-8", "surrogatepass"))))
+    with unittest.mock.patch.object(load, "_usual_bytes", lambda raw: False):
+        scanned = (load._decode(raw, "x.md"), load.parse_yaml(fm, "x.md", 2))
+    assert fast[0][:2] == scanned[0][:2]
+    assert fast[1][1] == scanned[1][1] and (fast[1][0] == scanned[1][0]
+                                           or (fast[1][0] is not None and same(fast[1][0], scanned[1][0])))
+
+
 def test_usual_bytes_finds_each_unusual_character() -> None:
     for ch in ["\t", "\r", "\x00", "\x1f", "\x7f", "\x80", "\x9f", "\u2028", "\u2029", "\ufeff", "\ufffe", "\uffff"]:
         assert not load._usual_bytes(f"id: a{ch}b\n".encode()), repr(ch)

@@ -741,6 +741,30 @@ def test_template_calls_pass_the_context_as_jinja_does() -> None:
     assert text == jinja.from_string(source).render(**values)
     assert "local=L" in text and "inner=1" in text and "obj g=G" in text and "m G" in text and "True" in text
 
+    # Marked after a first call; a marked __call__ of a function's own; a method of a callable
+    # object that cannot be hashed: each still as Jinja does it.
+    def later(*a):
+        return "ctx" if a and hasattr(a[0], "environment") else "plain"
+
+    def own_call():
+        return "direct"
+
+    own_call.__call__ = pass_context(lambda ctx: f"own {ctx.get('g')}")
+
+    class Unhashable:
+        __hash__ = None
+
+        def __call__(self, this):
+            return "unhashable"
+
+    import types
+    more = {"later": later, "own_call": own_call, "m": types.MethodType(Unhashable(), object()), "g": "G"}
+    source = "{{ later() }} {{ own_call() }} {{ m() }}"
+    assert ours.from_string(source).render(**more) == jinja.from_string(source).render(**more)
+    pass_context(later)
+    assert ours.from_string(source).render(**more) == jinja.from_string(source).render(**more)
+    assert ours.from_string(source).render(**more).startswith("ctx own G unhashable")
+
 
 def test_list_rows_share_all_but_the_root(config) -> None:
     """A sheet's list row is made once per show_year and put after each list's root
