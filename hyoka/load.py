@@ -799,8 +799,8 @@ _UNUSUAL_UTF8 = (b"\xc2", b"\xe2\x80\xa8", b"\xe2\x80\xa9", b"\xef\xbb\xbf", b"\
 
 def _usual_bytes(raw: bytes) -> bool:
     """True when the text of `raw` (UTF-8 without its BOM, CRLF read as LF) holds none of
-    _UNUSUAL_CHARS (nor, so, of _CONTROLS): then neither needs its regex scan of the text, which
-    were a tenth of loading a sheet (re tries a character class at every character). False
+    _UNUSUAL_CHARS (nor, so, of _CONTROLS): then neither needs its regex scan of the text (the
+    two scans were a tenth of loading a sheet: re tries a character class at every character). False
     also for some usual texts (with U+00A0–U+00BF, or a CR not directly followed by LF as in
     `\\r\\r\\n`): they are scanned.
     Found in C: the control bytes kept by bytes.translate, and substring tests."""

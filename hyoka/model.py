@@ -288,8 +288,8 @@ def snapshot_pickler(file: Any) -> pickle.Pickler:
     its file's sheet (pipeline._reuse); one read further without it fails the build, never renders
     a page with a field missing. Equal 組織, 総合計画 and SDGs values are pickled once."""
     pickler = pickle.Pickler(file, protocol=pickle.HIGHEST_PROTOCOL)
-    # Equal values by their fields (a frozen dataclass hashes in Python: by its tuple of fields,
-    # in C), each kept with the first such value.
+    # Equal 組織, 総合計画 and SDGs values pickled once: found by the tuple of their fields (hashed
+    # in C; a frozen dataclass's __hash__ is a Python call), each kept with the first such value.
     organizations: dict[tuple[Any, ...], Organization] = {}
     plans: dict[tuple[Any, ...], Plan] = {}
     goal_sets: dict[tuple[int, ...], tuple[int, ...]] = {}
