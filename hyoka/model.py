@@ -182,12 +182,17 @@ def stub_of(sheet: Sheet) -> dict[str, Any]:
     d = sheet.__dict__
     stub = {name: d[name] for name in STUB_FIELDS}
     stub["_direction"] = sheet.direction
+    stub["_costs"] = _packed_costs(d)
+    return stub
+
+
+def _packed_costs(d: dict[str, Any]) -> bytes:
+    """A sheet's costs (its __dict__ `d`) as a stub holds them: marshalled, or a LazySheet's own
+    while they were not read."""
     costs = d.get("costs")
     if costs is None:  # a LazySheet's whose costs were not read yet
-        stub["_costs"] = d["_costs"]
-    else:
-        stub["_costs"] = marshal.dumps(tuple([c.__dict__[n] for c in costs for n in _COST_NAMES]))
-    return stub
+        return d["_costs"]  # type: ignore[no-any-return]
+    return marshal.dumps(tuple([c.__dict__[n] for c in costs for n in _COST_NAMES]))
 
 
 def _cost_years(packed: bytes) -> tuple[CostYear, ...]:
@@ -307,12 +312,9 @@ def snapshot_pickler(file: Any) -> pickle.Pickler:
             plan = plans.setdefault((plan.goal, plan.basic, plan.field), plan)
         if type(sdgs) is tuple:
             sdgs = goal_sets.setdefault(sdgs, sdgs)
-        costs = d.get("costs")
         return _snapshot_sheet, ((
             d["id"], d["evaluation_year"], d["results_year"], d["title"], org, plan, sdgs, d["source"],
-            sheet.direction,
-            d["_costs"] if costs is None else marshal.dumps(tuple([c.__dict__[n] for c in costs for n in _COST_NAMES])),
-            _unattached),)
+            sheet.direction, _packed_costs(d), _unattached),)
 
     pickler.dispatch_table = {**copyreg.dispatch_table, Sheet: as_stub, LazySheet: as_stub}
     return pickler

@@ -82,14 +82,15 @@ def fmt_man_yen(value: Any) -> str:
     return f"{int(yen):,}円"
 
 
-try:  # markupsafe's C escaping of a str, without making a Markup of the result
-    from markupsafe import _escape_inner as _escape_str  # type: ignore[attr-defined]
-except ImportError:  # another markupsafe: escape() gives the same text (as a Markup)
-    _escape_str = escape
+try:  # markupsafe's C escaping of a str to a str (the very str when nothing is to be replaced)
+    from markupsafe import _escape_inner as escape_text  # type: ignore[attr-defined]
+except ImportError:  # another markupsafe: escape() gives the same text
+    def escape_text(text: str) -> str:
+        return str(escape(text))
 
 
 def output_escape(value: Any, _str: type = str, _markup: type = Markup,
-                  _escape_str: Callable[[str], str] = _escape_str) -> str:
+                  _escape_str: Callable[[str], str] = escape_text) -> str:
     """What a template writes for `{{ value }}`: the text of escape(value).
 
     Jinja's output is `escape(value)`, a Markup made for each of the ≈ 170 values of a sheet
