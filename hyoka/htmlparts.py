@@ -666,6 +666,19 @@ def packed_rows(sheets: set[tuple[str, int, str]]) -> Packed:
 def sheet_list_rows(sheets: Any, root: str, show_year: bool = False) -> Markup:
     """The rows of components/sheet_list.html's table, one <tr> per sheet (a 課 or year page lists
     thousands of sheets: a row is one f-string, kept by the sheet's file hash for the preview)."""
+    cached = _CACHED.get((root, show_year))
+    if cached:
+        if not isinstance(sheets, (tuple, list)):
+            sheets = list(sheets)  # read twice here
+        # After an edit most rows are the build cache's: joined as they are (UTF-8) and decoded
+        # once, not one by one (a 年度 page lists thousands). A sheet without a hash (made in
+        # code) has none there, as in _sheet_row.
+        blobs = list(map(cached.get, [(s.id, s.evaluation_year, d) if (d := s.source.digest) else None
+                                      for s in sheets]))
+        if None in blobs:
+            blobs = [_sheet_row(s, root, show_year).encode() if b is None else b
+                     for s, b in zip(sheets, blobs, strict=True)]
+        return Markup(b"\n".join(blobs).decode())
     return Markup("\n".join(_sheet_row(s, root, show_year) for s in sheets))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -387,40 +388,53 @@ def plan_pages(site: Site, memo: dict[str, Any] | None = None) -> list[PageJob]:
     # links the 方針 and 課 pages, in the site's order: an edit of another year's sheet leaves it
     # as it is, and its summary is made only when it is rendered.
     latest = site.latest_year
+    # Each sheet is in one year's group: the pages that show every sheet (the overviews of the
+    # lists) depend on all the year pages' dependencies (each year's made once, not 10,000 sheets'
+    # strings again after an edit).
+    year_deps = [group_deps(group) for group in site.by_year]
+    every_sheet = tuple(itertools.chain.from_iterable(year_deps))
+    latest_deps = next((deps for group, deps in zip(site.by_year, year_deps, strict=True)
+                        if group.name == f"{latest}"), None)
     index_deps = ("index", str(latest), *[f"{g.name}:{g.url}" for g in site.directions],
                   *[f"{b.name}/{d.name}:{d.url}" for b in site.divisions for d in b.children],
-                  *sheets_deps(site.sheets_in(latest)))
+                  *(latest_deps[2:] if latest_deps is not None else sheets_deps(site.sheets_in(latest))))
     page("index.html", "pages/index.html", index_deps, year=latest, summary=Deferred(partial(summarize, site, latest)))
-    page("years/index.html", "pages/years.html")
-    for group in site.by_year:
-        page(f"{group.url}index.html", "pages/year.html", group_deps(group), group=group,
-             year=int(group.name))
-    page("divisions/index.html", "pages/divisions.html")
+    page("years/index.html", "pages/years.html", every_sheet)
+    for group, deps in zip(site.by_year, year_deps, strict=True):
+        page(f"{group.url}index.html", "pages/year.html", deps, group=group, year=int(group.name))
+    page("divisions/index.html", "pages/divisions.html", every_sheet)
     for bureau in site.divisions:
         for division in bureau.children:
             page(f"{division.url}index.html", "pages/group.html", group_deps(division, bureau),
                  group=division, parents=[bureau], kind="divisions")
-    page("plan/index.html", "pages/plan.html")
+    page("plan/index.html", "pages/plan.html", every_sheet)
     for goal in site.plan:
         for basic in goal.children:
             for field in basic.children:
                 page(f"{field.url}index.html", "pages/group.html", group_deps(field, goal, basic),
                      group=field, parents=[goal, basic], kind="plan")
-    page("sdgs/index.html", "pages/sdgs.html")
+    page("sdgs/index.html", "pages/sdgs.html", every_sheet)
     for goal in site.sdgs:
         page(f"{goal.url}index.html", "pages/group.html", group_deps(goal), group=goal, parents=[],
              kind="sdgs")
-    page("directions/index.html", "pages/directions.html")
+    page("directions/index.html", "pages/directions.html", every_sheet)
     for direction in site.directions:
         page(f"{direction.url}index.html", "pages/group.html", group_deps(direction), group=direction,
              parents=[], kind="directions")
     known: dict[str, tuple[Any, tuple[str, ...], list[PageJob]]] = memo.get("programs", {}) if memo else {}
     made: dict[str, tuple[Any, tuple[str, ...], list[PageJob]]] = {}
+    # The programs whose sheets are on other 課 or 分野 groups (objects) than when the memo was
+    # made: only theirs are looked at again (10,000 programs' links after an edit, else).
+    moved = _moved_programs(site, memo) if known else None
     for program in site.programs.values():
+        hit = known.get(program.id)
+        if hit is not None and hit[0] is program and moved is not None and program.id not in moved:
+            jobs += hit[2]  # its sheets and their groups (so the links) are the very same
+            made[program.id] = hit
+            continue
         # A program's pages show every year of it (year links, changes) and link its 課 page.
         links = tuple([f"{g.name}:{g.url}" for s in program.sheets
                        for g in (site.division_of(s), site.field_of(s)) if g is not None])
-        hit = known.get(program.id)
         if hit is not None and hit[0] is program and hit[1] == links:
             jobs += hit[2]
             made[program.id] = hit
@@ -434,10 +448,34 @@ def plan_pages(site: Site, memo: dict[str, Any] | None = None) -> list[PageJob]:
     if memo is not None:
         memo["programs"] = made
         memo["groups"] = made_groups
+        memo["indexes"] = (site._division_of, site._field_of)
     page("search/index.html", "pages/search.html", ())
     # A host serves 404.html at any missing path, so its links must be absolute.
     page("404.html", "pages/404.html", (), root=urlsplit(cfg.base_url or "/").path or "/")
     return jobs
+
+
+def _moved_programs(site: Site, memo: dict[str, Any]) -> set[str] | None:
+    """The ids of the programs with a sheet whose 課 or 分野 group is not the very object it was
+    when plan_pages last wrote `memo` and has another name or address; None when that is not
+    known (every program is looked at).
+
+    collect.collect_again keeps the groups without an edited sheet (only the edited sheets'
+    groups are new, with the same names)."""
+    last = memo.get("indexes")
+    if last is None:
+        return None
+    moved: set[str] = set()
+    for now, before in zip((site._division_of, site._field_of), last, strict=True):
+        if now is before:
+            continue
+        if now.keys() != before.keys():
+            return None
+        # A sheet's group is another object when its group had an edited sheet: the links are
+        # its name and address.
+        moved.update(key[0] for key, g in now.items()
+                     if (b := before[key]) is not g and (b.name != g.name or b.url != g.url))
+    return moved
 
 
 def environment(site: Site, templates: Path, bytecode: Path | None = None) -> Environment:
@@ -492,7 +530,7 @@ def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "
     time (plan_pages reused it) keeps its key, when templates and configuration are the same.
     """
     base = fingerprint(salt, templates_digest(templates), repr(site.config))
-    all_sheets = fingerprint(*sheets_deps_of(site.sheets))
+    all_sheets = None  # for a job without deps (one made outside plan_pages)
     of_deps: dict[int, str] = {}  # a program's pages share one deps tuple: hash it once
     known: dict[str, tuple[tuple[str, ...], str]] = {}
     if memo is not None:
@@ -504,7 +542,7 @@ def job_keys(site: Site, templates: Path, jobs: Sequence[PageJob], salt: str = "
     for job in jobs:
         deps = job.deps
         if deps is None:
-            dep_key = all_sheets
+            dep_key = all_sheets = all_sheets or fingerprint(*sheets_deps_of(site.sheets))
         else:
             hit = known.get(job.path)
             if hit is not None and hit[0] is deps:

@@ -188,15 +188,20 @@ def prune(folder: Path | str, paths: Iterable[str], listing: Listing | None = No
     """
     files = set(paths)
     folders: set[str] = set()
-    for path in files:  # every folder above a file (its parents are there once it is)
-        i = path.rfind("/")
-        while i > 0 and path[:i] not in folders:
-            folders.add(path[:i])
-            i = path.rfind("/", 0, i)
+    for parent in {path.rpartition("/")[0] for path in files}:  # every folder above a file
+        while parent and parent not in folders:  # (its parents are there once it is)
+            folders.add(parent)
+            parent = parent.rpartition("/")[0]
     base = os.fspath(folder)
-    present: dict[str, Stat] = {}
+    entries = list_tree(base) if listing is None else listing
+    # The usual kept site holds nothing else (after an edit: 35,000 entries at 10,000 sheets, read
+    # at once, not one by one).
+    present: dict[str, Stat] = {rel: st for rel, kind, st in entries if kind == "f" and rel in files}
+    if len(present) + sum(kind == "d" and rel in folders for rel, kind, _ in entries) == len(entries):
+        return present
+    present = {}
     skip = None  # a folder removed whole: the entries under it follow it in the listing
-    for rel, kind, st in list_tree(base) if listing is None else listing:
+    for rel, kind, st in entries:
         if skip is not None and rel.startswith(skip):
             continue
         skip = None

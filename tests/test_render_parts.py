@@ -781,3 +781,50 @@ def test_list_rows_share_all_but_the_root(config) -> None:
         htmlparts._ROW_RESTS.clear()
     assert rows[("<&>/", False)].replace("&lt;&amp;&gt;/", "../../") == rows[("../../", False)]
     assert "評価" in rows[("../../", True)] and rows[("../../", True)] != rows[("../../", False)]
+
+
+@pytest.mark.parametrize("show_year", [False, True])
+def test_sheet_list_rows_and_feed_from_the_build_cache_as_made_anew(config, show_year: bool) -> None:
+    """After an edit most list rows and feed entries are the build cache's (htmlparts._CACHED,
+    opendata._FEED_CACHED), taken at once: with some of them missing (the edited sheet's), one
+    without a file hash (made in code: never from the cache) and a stale one kept under another
+    hash, the text is the one made anew."""
+    import dataclasses
+
+    from hyoka import opendata
+    from hyoka.cache import packed
+    from hyoka.collect import collect
+    from hyoka.model import SourceRef
+    from hyoka.pipeline import check
+
+    sheets, _ = check(config)
+    site = collect(sheets, config)
+    root, base = "../../", "https://example.jp/"
+    no_hash = dataclasses.replace(site.sheets[1], source=SourceRef(site.sheets[1].source.path, 0, ""))
+    listed = [*site.sheets, no_hash]
+    htmlparts._ROWS.clear()
+    htmlparts._ROW_RESTS.clear()
+    opendata._FEED_ENTRIES.clear()
+    rows = "\n".join(htmlparts._sheet_row(s, root, show_year) for s in listed)
+    entries = b"".join(opendata._feed_entry(s, base, True) for s in listed)
+    keys = {(s.id, s.evaluation_year, s.source.digest) for s in site.sheets[2:]}  # the first two missing
+    cached_rows, cached_feed = packed({}, htmlparts._ROWS, keys), packed({}, opendata._FEED_ENTRIES, keys)
+    # What a sheet without a hash would wrongly be given, were it looked up.
+    cached_rows[(root, show_year)][(no_hash.id, no_hash.evaluation_year, "")] = b"<tr>stale</tr>"
+    cached_feed[(base,)][(no_hash.id, no_hash.evaluation_year, "")] = b"<entry>stale</entry>"
+    try:
+        for _ in range(2):
+            htmlparts._ROWS.clear()
+            htmlparts._ROW_RESTS.clear()
+            opendata._FEED_ENTRIES.clear()
+            htmlparts.keep_packed_rows(cached_rows)
+            opendata.keep_feed_entries(cached_feed)
+            assert htmlparts.sheet_list_rows(listed, root, show_year) == rows
+            assert htmlparts.sheet_list_rows(iter(listed), root, show_year) == rows
+            assert b"".join(opendata._encoded_entries(listed, base)) == entries
+            made_rows = {k[:3] for k in htmlparts._ROWS}
+            assert made_rows == {(s.id, s.evaluation_year, s.source.digest) for s in [*site.sheets[:2], no_hash]}
+            assert {k[:3] for k in opendata._FEED_ENTRIES} == made_rows
+    finally:
+        htmlparts.keep_packed_rows({})
+        opendata.keep_feed_entries({})

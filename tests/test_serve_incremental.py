@@ -345,6 +345,16 @@ def test_plan_memo_reuses_only_jobs_that_would_be_the_same(proj: SiteConfig) -> 
     assert shape(plan_pages(other, memo)) == shape(plan_pages(other))
     assert shape(plan_pages(site, memo)) == shape(plan_pages(site))
     assert shape(plan_pages(bureaus, memo)) == shape(plan_pages(bureaus))
+    # One 課 page made anew with the same name (what collect_again does for a group with an edited
+    # sheet), and one at another address: only the programs listed there are linked anew.
+    groups = [g for b in site.divisions for g in b.children]
+    same, moved = groups[0], groups[-1]
+    swap = {id(same): Group(same.name, same.url, same.sheets, same.children),
+            id(moved): Group(moved.name, moved.url + "new/", moved.sheets, moved.children)}
+    one = dataclasses.replace(site, _division_of={k: swap.get(id(g), g) for k, g in site._division_of.items()})
+    plan_pages(site, memo)
+    assert shape(plan_pages(one, memo)) == shape(plan_pages(one))
+    assert any(f"{moved.name}:{moved.url}new/" in (j.deps or ()) for j in plan_pages(one, memo))
 
 
 def test_summarize_counts_what_the_lists_hold(proj: SiteConfig) -> None:
