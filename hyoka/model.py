@@ -251,7 +251,7 @@ class LazySheet(Sheet):
             raise AttributeError(name)
         for key, value in full().__dict__.items():  # an error here is raised again at the next read
             d.setdefault(key, value)  # the stub's own objects stay (pages may hold them already)
-        del d["_full"]
+        d.pop("_full", None)  # (another thread may have read it whole meanwhile: pipeline's Beside)
         return object.__getattribute__(self, name)
 
     def _fields(self) -> tuple[Any, ...]:

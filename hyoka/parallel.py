@@ -19,6 +19,7 @@ import os
 import pickle
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -229,6 +230,52 @@ class _Shared:
             raise _broken() from None
         finally:
             self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+class Beside:
+    """fn() run in a thread of this process while it goes on; result() waits for it and returns
+    its value, or raises what it raised (with `jobs` of 1, fn runs when result() is first called).
+
+    For work that is mostly system calls, which let the other thread run meanwhile (writing the
+    combined downloads after an edit: 100 MB at 10,000 sheets). Unlike a forked process (Background),
+    it shares this process's memory as it is: a process forked late in a build made this one copy
+    each page it then wrote to (reference counts), ≈ 17,000 pages after an edit at 10,000 sheets.
+    It cannot be stopped: cancel() and wait() wait for it to finish.
+    """
+
+    def __init__(self, fn: Callable[[], R], *, jobs: int = 2) -> None:
+        self._fn: Callable[[], Any] | None = fn
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if jobs > 1:
+            self._thread = threading.Thread(target=self._run, name="hyoka-beside", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        fn, self._fn = self._fn, None
+        assert fn is not None
+        try:
+            self._value = fn()
+        except BaseException as exc:  # raised again by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        if self._thread is not None:
+            self._thread.join()
+        elif self._fn is not None:
+            self._run()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def wait(self) -> None:
+        """Let it finish, whatever it gives (run here, it is not started any more)."""
+        if self._thread is not None:
+            self._thread.join()
+        self._fn = None
+
+    cancel = wait
 
 
 class Background:

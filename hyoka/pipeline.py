@@ -45,7 +45,7 @@ from .cache import (
 from .collect import Site, collect, collect_again
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
-from .parallel import Background, can_fork, few_collections, job_count, long_lived, map_spans
+from .parallel import Background, Beside, can_fork, few_collections, job_count, long_lived, map_spans
 from .problems import BuildError, Problem, ProblemsFound, sort_problems
 from .progress import QUIET, Progress
 from .render import (
@@ -636,14 +636,14 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # this one finds the pages to render, renders them and writes the feed and the sitemap.
     # The unchanged sheets' sheet.json are kept after that process is started (10,000 at 10,000
     # sheets): one that cannot be is written again with the pages (its share is the last one).
-    downloads: Background | None = None
+    downloads: Beside | None = None
     if len(items) <= 96:
         records, shares, _, _ = span(items)
         out.pages.update(records)
         out.shares.update(shares)
         out.rendered += len(records)
         items = []
-        downloads = Background(downloads_made, jobs=jobs)
+        downloads = Beside(downloads_made, jobs=jobs)
     try:  # from here on, a failure stops that process (finally)
         keep_sheets()
         shares_due = 0 if downloads is not None else sum(isinstance(item, Sheet) for item, _ in items)

@@ -902,16 +902,25 @@ def test_a_failure_while_the_downloads_are_written_leaves_no_process_nor_folder(
             super().__init__(*args, **kwargs)
             started.append(self._pid)
 
+    threads: list = []
+
+    class RecordedBeside(pipeline.Beside):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            threads.append(self._thread)
+
     monkeypatch.setattr(pipeline, "render_job", fails)
     monkeypatch.setattr(pipeline, "Background", Recorded)
+    monkeypatch.setattr(pipeline, "Beside", RecordedBeside)
     monkeypatch.setattr(pipeline, "CONTENT_FILES", 0)  # the content file is written anew, by one more
     _append(files[0], "追記。")
     with pytest.raises(ProblemsFound):
         run(site, search=False, jobs=2)
-    assert len(started) == 4 and all(started)  # scan, listing, content file, downloads
+    assert len(started) == 3 and all(started)  # scan, listing, content file
     for pid in started:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # each one reaped, none left running
+    assert len(threads) == 1 and not threads[0].is_alive()  # the downloads: finished before the build failed
     assert _tree(site.output_dir) == before and leftovers(site) == []
     monkeypatch.setattr(pipeline, "render_job", real)
     assert run(site, search=False, jobs=2).rendered > 0

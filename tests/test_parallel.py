@@ -181,6 +181,41 @@ def test_background_runs_in_another_process_and_reports_its_error_and_death() ->
     assert "プロセス" in exc.value.message
 
 
+def test_beside_runs_in_a_thread_and_reports_its_error(tmp_path) -> None:
+    import threading
+
+    started, go = threading.Event(), threading.Event()
+
+    def work():
+        started.set()
+        assert go.wait(10)  # this thread goes on meanwhile
+        return threading.get_ident(), [1, "二"]
+
+    done = parallel.Beside(work)
+    assert started.wait(10)
+    go.set()
+    ident, value = done.result()
+    assert ident != threading.get_ident() and value == [1, "二"]
+    assert done.result() == (ident, [1, "二"])  # asked again: the same answer
+
+    def fails():
+        raise ValueError("壊れた")
+
+    failed = parallel.Beside(fails)
+    for _ in range(2):  # raised again at each call
+        with pytest.raises(ValueError, match="壊れた"):
+            failed.result()
+    failed.cancel()  # waits for it: nothing runs on
+
+    marker = tmp_path / "ran"
+    here = parallel.Beside(lambda: marker.write_text("x") and threading.get_ident(), jobs=1)
+    assert not marker.exists()  # not run before it is asked for
+    assert here.result() == threading.get_ident() and marker.exists()
+    unasked = parallel.Beside(lambda: marker.unlink(), jobs=1)
+    unasked.wait()  # run here: not started any more
+    assert marker.exists()
+
+
 def test_background_with_one_job_runs_here_when_asked(tmp_path) -> None:
     import os
 
