@@ -167,3 +167,24 @@ def test_a_lazy_sheet_whose_load_fails_raises_that_error_again(config: Any) -> N
         with pytest.raises(MemoryError):
             lazy.body  # noqa: B018
     assert lazy.title == sheet.title
+
+
+def test_a_lazy_sheet_read_whole_meanwhile_by_another_reader_is_read_whole_once() -> None:
+    """The combined downloads are written by a thread of the build (parallel.Beside) while the
+    pages are rendered: a LazySheet may be read whole by both at once. The reader that finishes
+    second finds the sheet whole already, and keeps what the first gave it."""
+    sheet = sheets(ROOT / "content", load_config(ROOT))[0]
+    calls: list[int] = []
+
+    def full() -> Sheet:
+        calls.append(1)
+        if len(calls) == 1:  # the other reader, while this one loads
+            assert lazy.purpose == sheet.purpose
+            first[:] = [lazy.indicators]
+        return pickle.loads(pickle.dumps(sheet))
+
+    first: list[Any] = []
+    lazy = model.lazy_sheet(model.stub_of(sheet), full)
+    assert lazy.body == sheet.body and lazy == sheet
+    assert len(calls) == 2 and lazy.indicators is first[0]
+    assert "_full" not in lazy.__dict__
