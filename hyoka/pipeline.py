@@ -26,6 +26,7 @@ from .cache import (
     SiteSnapshot,
     Spare,
     Stat,
+    cache_path,
     code_stamp,
     file_stat,
     folder_token,
@@ -69,6 +70,7 @@ from .search import (
 )
 from .validate import check_duplicates, validate_source
 from .write import (
+    KeptListing,
     Listing,
     check_output_dir,
     check_paths,
@@ -76,7 +78,9 @@ from .write import (
     list_tree,
     mirror,
     prune,
+    prune_kept,
     remove_tree,
+    summarize_listing,
     write_file,
     write_folder,
 )
@@ -377,7 +381,7 @@ class KeptSite:
     """A site kept by the build cache, being updated into the new one (see hyoka/cache.py)."""
 
     records: dict[str, PageRecord]  # its files as the build that wrote them recorded them
-    present: dict[str, Stat]  # the stat_key of each of its files now (write.prune)
+    intact: set[str]  # those of its files the new site has that are still as recorded (write.prune)
 
 
 @dataclass
@@ -441,7 +445,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # The kept site's files: a file there is kept when its record has this build's fingerprint and
     # its stat is still the recorded one (the file is as the build that wrote it recorded it).
     kept_record = kept.records.get if kept is not None else {}.get
-    kept_stat = kept.present.get if kept is not None else {}.get
+    kept_intact = kept.intact if kept is not None else set()
     old_pages = previous.pages if previous is not None else {}
 
     def intact_ones(paths: Iterable[str], keys: Iterable[str | None]) -> dict[str, PageRecord]:
@@ -451,14 +455,13 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if kept is None or index_pages is not None:
             return {}
         return {path: record for path, key in zip(paths, keys, strict=True)
-                if (record := kept_record(path)) is not None and record[0] == key
-                and kept_stat(path) == record[1:]}
+                if path in kept_intact and (record := kept_record(path)) is not None and record[0] == key}
 
     def keep(path: str, key: str) -> bool:
         """Keep the kept site's file, or link the previous build's, when its fingerprint is `key`;
         True if one was."""
         record = kept_record(path)
-        if record is not None and record[0] == key and kept_stat(path) == record[1:]:
+        if record is not None and record[0] == key and path in kept_intact:
             out.pages[path] = record
             if index_pages is not None:  # what the search index is made of and may reuse
                 if path.endswith(".html"):
@@ -774,7 +777,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     mirror_at: Path | None = None
     kept_at = config.root / CACHE_DIR / SPARE_DIR
     if workers > 1 and can_fork() and kept_at.is_dir():
-        listing = Background(partial(_listed, kept_at), jobs=workers)
+        listing = Background(partial(_listed, kept_at, cache_path(config.root) if cache else None), jobs=workers)
     pending: list[Any] = []  # Backgrounds and processes (Popen) waited for at the end
     try:
         with long_lived():
@@ -877,12 +880,37 @@ def _mirrored(output: Path, paths: list[str], folder: Path) -> tuple[Path, Listi
         raise
 
 
-def _listed(folder: Path) -> tuple[int, Listing]:
+def _listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing | KeptListing]:
     """The kept site's listing (write.list_tree), and its folder's ctime taken before: the listing
     is used only if that is still the folder's ctime when the build claims it (moved by another
-    build meanwhile and back, it has its inode but another ctime)."""
+    build meanwhile and back, it has its inode but another ctime).
+
+    With `cache_file` (build.pickle), the listing told against the records of the kept site it
+    holds (write.KeptListing), when they are of this very folder: stamped with that cache's start
+    and the folder's token, which the build compares with its own (_kept_listing)."""
     ctime = os.lstat(folder).st_ctime_ns
-    return ctime, list_tree(folder)
+    listing = list_tree(folder)
+    if cache_file is not None:
+        try:
+            with open(cache_file, "rb") as f:
+                cache = pickle.load(f)
+        except Exception:  # none or broken: the build reads none either
+            cache = None
+        if isinstance(cache, BuildCache) and cache.spare is not None and cache.stamp == code_stamp():
+            token = folder_token(folder)
+            if token == cache.spare.token:
+                return ctime, summarize_listing(listing, cache.spare.pages, (cache.started_ns, token))
+    return ctime, listing
+
+
+def _kept_listing(listed: Listing | KeptListing | None, previous: BuildCache | None,
+                  spare: Spare) -> Listing | KeptListing | None:
+    """The listing of the kept site, if it is of `spare` (a KeptListing: told against its records)."""
+    if not isinstance(listed, KeptListing):
+        return listed
+    if previous is None or spare is not previous.spare or listed.stamp != (previous.started_ns, spare.token):
+        return None
+    return listed
 
 
 def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress, workers: int,
@@ -968,9 +996,15 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         if updating:
             assert spare is not None
             # The listing is of the folder claimed only if it is the very folder walked.
-            walked = listed if folder_token(folder) == spare.token else None
-            kept = KeptSite(spare.pages, prune(folder, [*paths, *asset_paths(assets)],
-                                               walked))
+            walked = _kept_listing(listed, previous, spare) if folder_token(folder) == spare.token else None
+            wanted = [*paths, *asset_paths(assets)]
+            if isinstance(walked, KeptListing):
+                intact = prune_kept(folder, wanted, spare.pages, walked)
+            else:
+                present = prune(folder, wanted, walked)
+                records = spare.pages
+                intact = {p for p, st in present.items() if (r := records.get(p)) is not None and r[1:] == st}
+            kept = KeptSite(spare.pages, intact)
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
                                old_output=old_output, page_jobs=page_jobs, keys=keys,

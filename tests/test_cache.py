@@ -379,7 +379,8 @@ class _Calls(list):
 
 
 def _spy_prune(monkeypatch) -> _Calls:
-    """The folders write.prune is given: a kept site being updated."""
+    """The folders write.prune (or write.prune_kept, from a listing told against the records) is
+    given: a kept site being updated."""
     from hyoka import pipeline
     calls: _Calls = _Calls()
 
@@ -388,8 +389,14 @@ def _spy_prune(monkeypatch) -> _Calls:
         listings.append(listing)
         return prune(folder, paths, listing)
 
-    prune = pipeline.prune
+    def spy_kept(folder, paths, records, listing):
+        calls.append(Path(folder))
+        listings.append(listing)
+        return prune_kept(folder, paths, records, listing)
+
+    prune, prune_kept = pipeline.prune, pipeline.prune_kept
     monkeypatch.setattr(pipeline, "prune", spy)
+    monkeypatch.setattr(pipeline, "prune_kept", spy_kept)
     calls.listings = listings = []  # type: ignore[attr-defined]  # what each was given: the listing or None
     return calls
 
@@ -468,6 +475,9 @@ def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch, jo
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
     assert len(pruned) == 3 + (jobs > 1 and can_fork())  # the first: a site of links made to update
     assert all((listing is not None) == (jobs > 1) for listing in pruned.listings)  # listed beforehand
+    # …and told against the kept site's records by the process that walked it (write.KeptListing)
+    from hyoka.write import KeptListing
+    assert sum(isinstance(listing, KeptListing) for listing in pruned.listings) == (3 if jobs > 1 and can_fork() else 0)
 
 
 def test_prune_from_a_listing_made_beforehand_equals_prune_walking(tmp_path) -> None:
@@ -756,8 +766,9 @@ def test_a_listing_of_a_kept_site_moved_meanwhile_is_not_used(site, tmp_path, mo
     run(site, search=False, jobs=2)  # a site is kept
     real = pipeline._listed
 
-    def listed_then_moved(folder):
-        out = real(folder)
+    def listed_then_moved(folder, cache_file=None):
+        out = real(folder, cache_file)
+        assert cache_file is None or isinstance(out[1], pipeline.KeptListing)
         aside = folder.with_name("aside")
         folder.rename(aside)
         (aside / "手で足した.html").write_text("x", encoding="utf-8")  # what the listing does not have
