@@ -44,6 +44,7 @@ from .cache import (
     spare_folder,
 )
 from .collect import Site, collect, collect_again
+from .kept import KeptListing, Listing, listed
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import Background, Beside, can_fork, few_collections, job_count, long_lived, map_spans
@@ -70,17 +71,13 @@ from .search import (
 )
 from .validate import check_duplicates, validate_source
 from .write import (
-    KeptListing,
-    Listing,
     check_output_dir,
     check_paths,
     kill_point,
-    list_tree,
     mirror,
     prune,
     prune_kept,
     remove_tree,
-    summarize_listing,
     write_file,
     write_folder,
 )
@@ -734,7 +731,7 @@ def output_paths(site: Site, page_jobs: Sequence[PageJob] | None = None) -> list
 
 def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
         progress: Progress | None = None, jobs: int | None = None, cache: bool = True,
-        retain: list[object] | None = None) -> BuildResult:
+        retain: list[object] | None = None, listing: Background | None = None) -> BuildResult:
     """Build the site; the previous output stays untouched unless every stage succeeds.
 
     `jobs` worker processes load and render (default: one per core). With `cache`, only what
@@ -746,12 +743,15 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
     it once the build has succeeded, instead of being freed object by object on return (the CLI
     leaves it to the end of the process: at 10,000 sheets, freeing the cache's records, stubs and
     memo took 25 ms of a build after one edit).
+
+    `listing`: the walk of the project's kept site, started by the caller (kept.start_listing, for
+    this config's root and the cache): the build takes it over (waits for it or stops it).
     """
     held: list[object] = []
     try:
         with few_collections():
             result = _run(config, strict=strict, search=search, progress=progress, jobs=jobs, cache=cache,
-                          retain=held if retain is not None else None)
+                          retain=held if retain is not None else None, listing=listing)
     finally:
         gc.unfreeze()  # what the build froze (parallel.long_lived) is collectable again
     if retain is not None:
@@ -760,7 +760,7 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
 
 
 def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress | None, jobs: int | None,
-         cache: bool, retain: list[object] | None) -> BuildResult:
+         cache: bool, retain: list[object] | None, listing: Background | None) -> BuildResult:
     progress = progress or Progress(level=QUIET)
     workers = job_count(jobs)
     output = config.output_dir.parent.resolve() / config.output_dir.name
@@ -772,11 +772,13 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     # read) is listed by another process too, started now: forked once the cache is loaded, the
     # process would make this one copy each page of memory it then writes (Python writes the
     # reference count of each object it reads).
-    listing: Background | None = None
     mirrored: Background | None = None
     mirror_at: Path | None = None
     kept_at = config.root / CACHE_DIR / SPARE_DIR
-    if workers > 1 and can_fork() and kept_at.is_dir():
+    if listing is not None and not cache:  # told against the records of a cache not used
+        listing.cancel()
+        listing = None
+    if listing is None and workers > 1 and can_fork() and kept_at.is_dir():
         listing = Background(partial(_listed, kept_at, cache_path(config.root) if cache else None), jobs=workers)
     pending: list[Any] = []  # Backgrounds and processes (Popen) waited for at the end
     try:
@@ -881,26 +883,8 @@ def _mirrored(output: Path, paths: list[str], folder: Path) -> tuple[Path, Listi
 
 
 def _listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing | KeptListing]:
-    """The kept site's listing (write.list_tree), and its folder's ctime taken before: the listing
-    is used only if that is still the folder's ctime when the build claims it (moved by another
-    build meanwhile and back, it has its inode but another ctime).
-
-    With `cache_file` (build.pickle), the listing told against the records of the kept site it
-    holds (write.KeptListing), when they are of this very folder: stamped with that cache's start
-    and the folder's token, which the build compares with its own (_kept_listing)."""
-    ctime = os.lstat(folder).st_ctime_ns
-    listing = list_tree(folder)
-    if cache_file is not None:
-        try:
-            with open(cache_file, "rb") as f:
-                cache = pickle.load(f)
-        except Exception:  # none or broken: the build reads none either
-            cache = None
-        if isinstance(cache, BuildCache) and cache.spare is not None and cache.stamp == code_stamp():
-            token = folder_token(folder)
-            if token == cache.spare.token:
-                return ctime, summarize_listing(listing, cache.spare.pages, (cache.started_ns, token))
-    return ctime, listing
+    """kept.listed (its process is started here when the caller started none: pipeline.run)."""
+    return listed(folder, cache_file)
 
 
 def _kept_listing(listed: Listing | KeptListing | None, previous: BuildCache | None,

@@ -29,11 +29,11 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .cache import Stat, stat_key
+from .kept import KeptListing, Listing, _folders_of, list_tree
 from .problems import BuildError
 from .render import Page
 
@@ -216,52 +216,6 @@ def prune(folder: Path | str, paths: Iterable[str], listing: Listing | None = No
     return present
 
 
-def _folders_of(paths: Iterable[str]) -> set[str]:
-    """Every folder above each of `paths`."""
-    folders: set[str] = set()
-    for parent in {path.rpartition("/")[0] for path in paths}:
-        while parent and parent not in folders:  # (its parents are there once it is)
-            folders.add(parent)
-            parent = parent.rpartition("/")[0]
-    return folders
-
-
-@dataclass(frozen=True)
-class KeptListing:
-    """What list_tree found in a kept site, told against its files' records (summarize_listing):
-    what differs from them, which is little. Made by the process that walks the site (it reads
-    the records from the build cache itself): the build gets these few entries instead of 35,000
-    at 10,000 sheets (unpickling them and going through them took ≈ 60 ms of a build after an
-    edit)."""
-
-    stamp: Any  # which records it was told against (pipeline._listed)
-    not_intact: frozenset[str]  # recorded files that are not there with their recorded stat
-    odd: tuple[tuple[str, str, Stat | None], ...]  # entries neither such a file nor a folder
-    dirs: tuple[str, ...]  # folders above no recorded file that is there as recorded
-
-
-def summarize_listing(listing: Listing, records: dict[str, Any], stamp: Any) -> KeptListing:
-    """A kept site's listing against the records of its files (cache.PageRecord: a fingerprint,
-    then the file's stat_key)."""
-    intact: set[str] = set()
-    odd = []
-    dirs = []
-    for rel, kind, st in listing:
-        if kind == "f":
-            record = records.get(rel)
-            if record is not None and record[1:] == st:
-                intact.add(rel)
-                continue
-            odd.append((rel, kind, st))
-        elif kind == "d":
-            dirs.append(rel)
-        else:
-            odd.append((rel, kind, st))
-    above = _folders_of(intact)
-    return KeptListing(stamp, frozenset(records.keys() - intact), tuple(odd),
-                       tuple(d for d in dirs if d not in above))
-
-
 def prune_kept(folder: Path | str, paths: Iterable[str], records: dict[str, Any], kept: KeptListing) -> set[str]:
     """prune, from a KeptListing of `folder` against `records`: the same files and folders are
     removed. Returns the files at `paths` that are there as recorded (for the build to keep)."""
@@ -323,29 +277,6 @@ def mirror(source: Path, paths: Iterable[str], folder: Path) -> Listing:
     return listing
 
 
-# Each entry of a folder, every level, each folder before what it holds: (path in the folder,
-# "d" folder / "f" regular file / "o" anything else (a link, a pipe), stat_key of a file).
-Listing = list[tuple[str, str, "Stat | None"]]
-
-
-def list_tree(folder: Path | str) -> Listing:
-    """What prune reads of a folder (a link to a folder is an entry, not walked)."""
-    out: Listing = []
-
-    def visit(where: str, prefix: str) -> None:
-        with os.scandir(where) as entries:
-            for entry in entries:
-                rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    out.append((rel, "d", None))
-                    visit(entry.path, rel + "/")
-                elif entry.is_file(follow_symlinks=False):
-                    out.append((rel, "f", stat_key(entry.stat(follow_symlinks=False))))
-                else:
-                    out.append((rel, "o", None))
-
-    visit(os.fspath(folder), "")
-    return out
 
 
 def write_file(folder: Path | str, path: str, data: str | bytes | Sequence[Any], made: set[str], *,

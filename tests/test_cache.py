@@ -476,7 +476,7 @@ def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch, jo
     assert len(pruned) == 3 + (jobs > 1 and can_fork())  # the first: a site of links made to update
     assert all((listing is not None) == (jobs > 1) for listing in pruned.listings)  # listed beforehand
     # …and told against the kept site's records by the process that walked it (write.KeptListing)
-    from hyoka.write import KeptListing
+    from hyoka.kept import KeptListing
     assert sum(isinstance(listing, KeptListing) for listing in pruned.listings) == (3 if jobs > 1 and can_fork() else 0)
 
 
@@ -1052,3 +1052,50 @@ def test_the_top_page_is_made_again_only_for_an_edit_of_the_newest_year(site, tm
         run(site, search=False)
         assert (os.stat(top).st_ino != before) is again
         assert _tree(site.output_dir) == _clean(site, tmp_path)
+
+
+def test_the_command_line_walks_the_kept_site_before_the_build_starts(site, tmp_path, monkeypatch) -> None:
+    """`python build.py build` starts the walk of the kept site (kept.start_listing) before the rest
+    of hyoka is imported; the build takes it over: told against the records, used to prune, and no
+    process is left. With --no-cache, or a build that fails before it starts, none is left either."""
+    import os
+
+    from hyoka import kept as kept_mod
+    from hyoka import pipeline
+    from hyoka.parallel import can_fork
+    pruned = _spy_prune(monkeypatch)
+    started: list = []
+    real = kept_mod.start_listing
+
+    def start(root, jobs=None):
+        started.append(real(root, jobs))
+        return started[-1]
+
+    monkeypatch.setattr(kept_mod, "start_listing", start)
+    monkeypatch.setattr("hyoka.cli.ROOT", site.root)
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[0], "一度目の追記。")
+    assert main(["-q", "build", "--no-search"]) == 0  # a site is kept from now on
+    assert started == [None]  # none was kept before
+    _append(files[-1], "二度目の追記。")
+    pruned.clear()
+    pruned.listings.clear()
+    assert main(["-q", "build", "--no-search", "-j", "2"]) == 0
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    if can_fork():
+        walk = started[-1]
+        assert walk is not None and walk._done and not walk._pid  # taken over and reaped
+        assert len(pruned.listings) == 1 and isinstance(pruned.listings[0], pipeline.KeptListing)
+    # A build that fails before it starts (a broken configuration) stops the walk.
+    config_file = site.root / "site_config.yaml"
+    good = config_file.read_bytes()
+    config_file.write_text("city: [\n", encoding="utf-8")
+    assert main(["-q", "build", "--no-search", "-j", "2"]) == 1
+    if can_fork():
+        walk = started[-1]
+        assert walk is not None and walk._done and not walk._pid
+        with pytest.raises(ChildProcessError):
+            os.waitpid(-1, os.WNOHANG)  # no child of this process is left
+    config_file.write_bytes(good)
+    assert main(["-q", "build", "--no-search", "--no-cache"]) == 0
+    assert len(started) == 3  # none for a build without the cache

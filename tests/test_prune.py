@@ -1,4 +1,4 @@
-"""write.prune_kept (from a KeptListing made by the process that walks the kept site) removes what
+"""write.prune_kept (from a kept.KeptListing made by the process that walks the kept site) removes what
 write.prune removes, and finds the same files intact, on random kept sites: files as recorded,
 changed or gone, strays, folders where files go and files where folders go, links, empty folders."""
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from hyoka.cache import stat_key
-from hyoka.write import KeptListing, list_tree, prune, prune_kept, summarize_listing
+from hyoka.kept import KeptListing, list_tree, summarize_listing
+from hyoka.write import prune, prune_kept
 
 
 def _tree(folder: Path) -> list[tuple[str, str]]:
