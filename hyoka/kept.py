@@ -105,7 +105,7 @@ def listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing |
         if isinstance(cache, BuildCache) and cache.spare is not None and cache.stamp == code_stamp():
             token = folder_token(folder)
             if token == cache.spare.token:
-                return ctime, summarize_listing(listing, cache.spare.pages, (cache.started_ns, token))
+                return ctime, summarize_listing(listing, cache.spare.pages, ("spare", cache.started_ns, token))
     return ctime, listing
 
 

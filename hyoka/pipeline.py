@@ -44,7 +44,7 @@ from .cache import (
     spare_folder,
 )
 from .collect import Site, collect, collect_again
-from .kept import KeptListing, Listing, listed
+from .kept import KeptListing, Listing, listed, summarize_listing
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import Background, Beside, can_fork, few_collections, job_count, long_lived, map_spans
@@ -800,7 +800,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             # a clean one): another process makes one of links to its files while this one loads
             # the content (at 10,000 sheets, linking 22,700 files took 0.3 s of such a build).
             mirror_at = mirror_folder(spare_at)
-            mirrored = Background(partial(_mirrored, output, list(previous.pages), mirror_at), jobs=workers)
+            mirrored = Background(partial(_mirrored, output, previous.pages, mirror_at, previous.pages,
+                                          previous.started_ns), jobs=workers)
             pending.append(mirrored)
         elif spare is None and kept_at.is_dir() and spare_folder(config.root, output) == kept_at:
             # A kept site whose files' records are not known (a clean build's): it is the folder
@@ -872,11 +873,16 @@ def mirror_folder(keep_at: Path) -> Path:
     return keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
 
 
-def _mirrored(output: Path, paths: list[str], folder: Path) -> tuple[Path, Listing]:
+def _mirrored(output: Path, paths: Iterable[str], folder: Path, records: dict[str, PageRecord] | None = None,
+              started: int | None = None) -> tuple[Path, Listing | KeptListing]:
     """write.mirror into `folder` (mirror_folder's); the folder and its listing. Nothing is left
-    when it fails."""
+    when it fails. With `records` (the last build's pages, which `paths` are) and `started` (its
+    start): the listing told against them (kept.KeptListing), stamped for _kept_listing."""
     try:
-        return folder, mirror(output, paths, folder)
+        listing = mirror(output, paths, folder)
+        if records is not None:
+            return folder, summarize_listing(listing, records, ("pages", started, folder_token(folder)))
+        return folder, listing
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -889,12 +895,16 @@ def _listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing 
 
 def _kept_listing(listed: Listing | KeptListing | None, previous: BuildCache | None,
                   spare: Spare) -> Listing | KeptListing | None:
-    """The listing of the kept site, if it is of `spare` (a KeptListing: told against its records)."""
+    """The listing of the kept site, if it is of `spare` (a KeptListing: told against its records,
+    the last kept site's in build.pickle or the last build's own pages)."""
     if not isinstance(listed, KeptListing):
         return listed
-    if previous is None or spare is not previous.spare or listed.stamp != (previous.started_ns, spare.token):
-        return None
-    return listed
+    if previous is not None:
+        if spare is previous.spare and listed.stamp == ("spare", previous.started_ns, spare.token):
+            return listed
+        if spare.pages is previous.pages and listed.stamp == ("pages", previous.started_ns, spare.token):
+            return listed
+    return None
 
 
 def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress, workers: int,

@@ -477,7 +477,7 @@ def test_a_kept_site_edited_by_hand_is_put_right(site, tmp_path, monkeypatch, jo
     assert all((listing is not None) == (jobs > 1) for listing in pruned.listings)  # listed beforehand
     # …and told against the kept site's records by the process that walked it (write.KeptListing)
     from hyoka.kept import KeptListing
-    assert sum(isinstance(listing, KeptListing) for listing in pruned.listings) == (3 if jobs > 1 and can_fork() else 0)
+    assert sum(isinstance(listing, KeptListing) for listing in pruned.listings) == (4 if jobs > 1 and can_fork() else 0)
 
 
 def test_prune_from_a_listing_made_beforehand_equals_prune_walking(tmp_path) -> None:
@@ -971,6 +971,15 @@ def test_a_site_of_links_that_cannot_be_made_leaves_nothing(tmp_path) -> None:
     assert at.parent == keep_at.parent and at.name.startswith(f".{keep_at.name}-{os.getpid()}-")
     folder, listing = pipeline._mirrored(source, ["index.html"], at)
     assert folder == at and [rel for rel, _, _ in listing] == ["index.html"]
+    # Told against the last build's records of those files: only what is not as recorded.
+    from hyoka.cache import folder_token, stat_key
+    st = stat_key(os.lstat(source / "index.html"))
+    records = {"index.html": ("key", *st), "gone.html": ("key", 1, 2, 3)}
+    shutil.rmtree(at)
+    folder, told = pipeline._mirrored(source, ["index.html"], at, records, 42)
+    assert isinstance(told, pipeline.KeptListing)
+    assert told.stamp == ("pages", 42, folder_token(at))
+    assert told.not_intact == {"gone.html"} and told.odd == () and told.dirs == ()
 
 
 def test_paths_are_checked_again_only_when_one_is_new(site, monkeypatch) -> None:
