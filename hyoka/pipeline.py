@@ -16,6 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment
+
 from . import htmlparts, opendata
 from .cache import (
     CACHE_DIR,
@@ -406,7 +408,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             on_files: Callable[[int], None] | None = None, previous: BuildCache | None = None,
             old_output: Path | None = None, page_jobs: list[PageJob] | None = None,
             index_pages: Path | None = None, kept: KeptSite | None = None,
-            keys: list[str] | None = None) -> Produced:
+            keys: list[str] | None = None, texts: dict[str, str] | None = None,
+            env: Environment | None = None) -> Produced:
     """Render every page and data file of `site` into `folder` over `jobs` worker processes.
 
     Workers render and write their share of the pages and each sheet's sheet.json, returning
@@ -425,12 +428,15 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     file there whose record has this build's fingerprint and whose stat is still the recorded one
     stays as it is; every other file is linked or written anew (never rewritten in place: it may
     be a hard link to a published file).
+
+    `texts`: pages already rendered (_prerendered), by path: written as they are; `env`: the
+    environment they were rendered with.
     """
     page_jobs = plan_pages(site) if page_jobs is None else page_jobs
     salt = code_stamp()
     keys = job_keys(site, templates, page_jobs, salt) if keys is None else keys
     base_key = fingerprint(salt, repr(site.config))
-    env = environment(site, templates, bytecode=site.config.root / CACHE_DIR / "templates")
+    env = env or environment(site, templates, bytecode=site.config.root / CACHE_DIR / "templates")
     site_tables = opendata.tables(site.config)
     base = opendata.site_url(site.config)
     out = Produced()
@@ -555,7 +561,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                 shares.append((share_key(item), opendata.share_bytes(data, raw)))
             else:
                 path = item.path
-                text = render_job(env, site, templates, item)
+                text = texts.pop(path) if texts and path in texts else render_job(env, site, templates, item)
                 st = write_file(folder, path, text, made_here, replace=updating)
                 if index_pages is not None and INDEX_MARK in text:
                     write_file(index_pages, path, index_copy(text), made_copies)
@@ -888,6 +894,29 @@ def _mirrored(output: Path, paths: Iterable[str], folder: Path, records: dict[st
         raise
 
 
+def _prerendered(site: Site, templates: Path, page_jobs: list[PageJob], keys: list[str],
+                 previous: BuildCache | None, spare: Spare | None, mirroring: bool
+                 ) -> tuple[Environment | None, dict[str, str]]:
+    """After an edit: the text of each page whose fingerprint is neither that of the kept site's
+    file (`spare`'s; the last build's pages for a site of links being made: `mirroring`) nor that
+    of the published one. produce renders those whatever the kept site holds: rendered here, while
+    the kept site is walked by another process (the walk is waited for before that site is claimed;
+    at 10,000 sheets, 17 pages took 0.06 s); and the environment they were rendered with. None for
+    many pages (the workers render them)."""
+    if previous is None or not previous.pages:
+        return None, {}
+    kept = spare.pages if spare is not None else previous.pages if mirroring else {}
+    published = previous.pages
+    due = [job for job, key in zip(page_jobs, keys, strict=True)
+           if ((record := kept.get(job.path)) is None or record[0] != key)
+           and ((record := published.get(job.path)) is None or record[0] != key)]
+    if not due or len(due) > 48:
+        return None, {}
+    env = environment(site, templates, bytecode=site.config.root / CACHE_DIR / "templates")
+    compile_templates(env, page_jobs, templates)  # all of them, as produce does (once)
+    return env, {job.path: render_job(env, site, templates, job) for job in due}
+
+
 def _links_kept(output: Path, pages: dict[str, PageRecord], kept_at: Path) -> tuple[int, int] | None:
     """A site of links to the published files at `pages` (write.mirror), put at `kept_at` (the
     kept site's place, free): its folder_token. Nothing is left when it fails."""
@@ -1015,7 +1044,8 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         with progress.stage("ページ生成と書き出し", unit="ファイル") as tick:
             produced = produce(site, templates, folder, jobs=workers, on_files=tick, previous=previous,
                                old_output=old_output, page_jobs=page_jobs, keys=keys,
-                               index_pages=folder / INDEX_COPIES if search else None, kept=kept)
+                               index_pages=folder / INDEX_COPIES if search else None, kept=kept,
+                               texts=texts, env=env)
         if produced.reused:
             progress.log(f"  前回から変わらないファイル {produced.reused}件は"
                          "生成し直さずに使いました", verbose=True)
@@ -1024,6 +1054,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     assets = config.root / "assets"
     # The walk must be over before the folder is claimed (moved): it is taken only if it went
     # through; else prune walks the claimed folder itself.
+    env, texts = _prerendered(site, templates, page_jobs, keys, previous, spare, mirrored is not None)
     listed = None
     if mirrored is not None:  # the site of links made meanwhile (write.mirror), to update
         try:

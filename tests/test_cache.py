@@ -930,6 +930,10 @@ def test_a_failure_while_the_downloads_are_written_leaves_no_process_nor_folder(
     monkeypatch.setattr(pipeline, "Background", Recorded)
     monkeypatch.setattr(pipeline, "Beside", RecordedBeside)
     monkeypatch.setattr(pipeline, "CONTENT_FILES", 0)  # the content file is written anew, by one more
+    prerendered = pipeline._prerendered
+    # Rendered in produce (not before the kept site is claimed: that fails before anything is
+    # written, below).
+    monkeypatch.setattr(pipeline, "_prerendered", lambda *args: (None, {}))
     _append(files[0], "追記。")
     with pytest.raises(ProblemsFound):
         run(site, search=False, jobs=2)
@@ -938,6 +942,18 @@ def test_a_failure_while_the_downloads_are_written_leaves_no_process_nor_folder(
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)  # each one reaped, none left running
     assert len(threads) == 1 and not threads[0].is_alive()  # the downloads: finished before the build failed
+    assert _tree(site.output_dir) == before and leftovers(site) == []
+    # The pages rendered before the kept site is claimed (pipeline._prerendered): the failure
+    # comes before any file is written, and leaves nothing either.
+    monkeypatch.setattr(pipeline, "_prerendered", prerendered)
+    started.clear()
+    threads.clear()
+    with pytest.raises(ProblemsFound):
+        run(site, search=False, jobs=2)
+    assert threads == [] and len(started) == 3  # scan, listing, content file: no downloads
+    for pid in started:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
     assert _tree(site.output_dir) == before and leftovers(site) == []
     monkeypatch.setattr(pipeline, "render_job", real)
     assert run(site, search=False, jobs=2).rendered > 0
@@ -1114,3 +1130,29 @@ def test_the_command_line_walks_the_kept_site_before_the_build_starts(site, tmp_
     config_file.write_bytes(good)
     assert main(["-q", "build", "--no-search", "--no-cache"]) == 0
     assert len(started) == 3  # none for a build without the cache
+
+
+def test_pages_due_anyway_are_rendered_while_the_kept_site_is_walked(site, tmp_path, monkeypatch) -> None:
+    """After an edit, the pages whose fingerprint is neither the kept site's file's nor the
+    published one's are rendered before the walk of the kept site is waited for
+    (pipeline._prerendered), and written by produce as they are: the same site as a clean build."""
+    from hyoka import pipeline
+    made: list[dict] = []
+    real = pipeline._prerendered
+
+    def spy(*args):
+        env, texts = real(*args)
+        made.append(dict(texts))
+        return env, texts
+
+    monkeypatch.setattr(pipeline, "_prerendered", spy)
+    files = sorted(site.content_dir.rglob("*.md"))
+    for n, path in enumerate(files[:2]):
+        _append(path, f"{n}度目の追記。")
+        result = run(site, search=False, jobs=2)
+        assert made[-1] and result.rendered >= len(made[-1])
+        edited = next(s for s in result.site.sheets if s.source.path == path.relative_to(site.root).as_posix())
+        assert f"{edited.url}index.html" in made[-1]
+        for page, text in made[-1].items():
+            assert (site.output_dir / page).read_text(encoding="utf-8") == text
+        assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
