@@ -10,12 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .problems import Problem
-
-# libyaml's parser when available: the pure-Python one costs more than rendering a page.
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class MarkedDict(dict):
@@ -40,58 +35,6 @@ class MarkedList(list):
         return self.item_lines[index] if 0 <= index < len(self.item_lines) else self.line
 
 
-class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Safe loader whose mappings and sequences carry line marks and report duplicate keys."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicate_keys: list[tuple[Any, int]] = []
-        self.unhashable_keys: list[int] = []
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> MarkedDict:
-    loader.flatten_mapping(node)
-    result = MarkedDict()
-    result.line = node.start_mark.line
-    result.key_lines = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hash(key)
-        except TypeError:
-            loader.unhashable_keys.append(key_node.start_mark.line)
-            continue
-        if key in result:
-            # PyYAML silently keeps the last value; a sheet must not lose one silently.
-            loader.duplicate_keys.append((key, key_node.start_mark.line))
-        result[key] = loader.construct_object(value_node, deep=True)
-        result.key_lines[key] = key_node.start_mark.line
-    return result
-
-
-def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> MarkedList:
-    result = MarkedList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line = node.start_mark.line
-    result.item_lines = [child.start_mark.line for child in node.value]
-    return result
-
-
-def _construct_int(loader: _LineLoader, node: yaml.ScalarNode) -> int | float:
-    text = loader.construct_scalar(node)
-    # Decimal, as YAML 1.2 reads it (010 is 10, not octal 8); beyond Python's digit limit → inf,
-    # which validation reports as not a finite number instead of a traceback.
-    return int(text) if len(text) <= 300 else float(text)
-
-
-_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
-_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
-_LineLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
-# Only the plain types a sheet has: `!!binary`, `!!timestamp`, `!!set`, `!!omap`, `!!pairs` are
-# refused like any unknown tag (a clear message instead of bytes or dates reaching the pages).
-_LineLoader.yaml_constructors = {
-    tag: fn for tag, fn in _LineLoader.yaml_constructors.items()
-    if tag is None or tag.rsplit(":", 1)[-1] in ("null", "bool", "int", "float", "str", "seq", "map")
-}
 # Which plain (unquoted) words are not text. YAML 1.1, PyYAML's default, reads `no`, `on`, `yes`,
 # `off` as booleans, 1:30 as 90 (base 60), 010 as 8, 2024-04-01 as a date, and `<<` as a merge.
 # Sheets follow YAML 1.2 as VS Code's YAML extension does: only true/false are booleans, so
@@ -105,10 +48,12 @@ _PLAIN_TYPES: tuple[tuple[str, str, str], ...] = (
      r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$", "-+0123456789."),
     ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", "~nN"),
 )
-_LineLoader.yaml_implicit_resolvers = {}
+# Per first character, the (tag, regex) list YAML's resolver tries for a plain scalar, in its
+# order (hyoka/yamlparse.py gives PyYAML's loader the same).
+_RESOLVERS: dict[str, list[tuple[str, re.Pattern[str]]]] = {}
 for _tag, _pattern, _first in _PLAIN_TYPES:
     for _char in (*_first, *(("",) if _tag.endswith("null") else ())):
-        _LineLoader.yaml_implicit_resolvers.setdefault(_char, []).append((_tag, re.compile(_pattern)))
+        _RESOLVERS.setdefault(_char, []).append((_tag, re.compile(_pattern)))
 
 
 # -- the fast path: libyaml composes the nodes, one recursive walk builds the values ---------------
@@ -122,13 +67,13 @@ _PLAIN, _QUOTED, _MAP, _SEQ = (object() for _ in range(4))
 # Per first character, the same (kind, regex) list the _LineLoader's resolver tries, in its order.
 _PLAIN_KINDS: dict[str, tuple[tuple[str, re.Pattern[str]], ...]] = {
     char: tuple((tag.rsplit(":", 1)[-1], regex) for tag, regex in resolvers)
-    for char, resolvers in _LineLoader.yaml_implicit_resolvers.items()
+    for char, resolvers in _RESOLVERS.items()
 }
 # Plain scalars that _plain has read: keys such as `total` and numbers such as 2024 repeat in every
 # sheet. Values are immutable (text, numbers, true/false, null), so sharing them changes nothing.
 _PLAIN_SEEN: dict[str, Any] = {}
-_INF = yaml.constructor.SafeConstructor.inf_value
-_NAN = yaml.constructor.SafeConstructor.nan_value
+_INF = float("inf")  # as SafeConstructor.inf_value and nan_value
+_NAN = -_INF / _INF
 
 
 class _ExplicitTag(Exception):
@@ -166,84 +111,6 @@ def _resolve_plain(value: str, kinds: tuple[tuple[str, re.Pattern[str]], ...]) -
                 return value.lower() == "true"
             return None
     return value
-
-
-class _Composer(yaml.cyaml.CParser if yaml.__with_libyaml__ else object):  # type: ignore[misc]
-    """libyaml's parser and composer; the resolver hooks only record how each node was written."""
-
-    def resolve(self, kind: type, value: str | None, implicit: Any) -> object:
-        if kind is yaml.ScalarNode:
-            return _PLAIN if implicit[0] else _QUOTED
-        return _MAP if kind is yaml.MappingNode else _SEQ
-
-    def descend_resolver(self, parent: Any, index: Any) -> None:
-        pass
-
-    def ascend_resolver(self) -> None:
-        pass
-
-
-def _node_value(node: Any, dups: list[tuple[Any, int]], bad_keys: list[int]) -> Any:
-    """The value of one node (as _LineLoader.construct_object(node, deep=True) builds it)."""
-    tag = node.tag
-    if tag is _PLAIN:
-        value = node.value
-        kinds = _PLAIN_KINDS.get(value[:1])
-        return value if kinds is None else _plain(value, kinds)
-    if tag is _QUOTED:
-        return node.value
-    if tag is _MAP:
-        result = MarkedDict()
-        result.line = node.start_mark.line
-        key_lines: dict[Any, int] = {}
-        result.key_lines = key_lines
-        for key_node, value_node in node.value:
-            tag = key_node.tag
-            if tag is _PLAIN:
-                key = key_node.value
-                kinds = _PLAIN_KINDS.get(key[:1])
-                if kinds is not None:
-                    key = _plain(key, kinds)
-            elif tag is _QUOTED:
-                key = key_node.value
-            else:
-                key = _node_value(key_node, dups, bad_keys)
-                if tag is _MAP or tag is _SEQ:  # a MarkedDict or MarkedList: not hashable
-                    bad_keys.append(key_node.start_mark.line)
-                    continue
-            line = key_node.start_mark.line
-            if key in result:
-                dups.append((key, line))
-            tag = value_node.tag
-            if tag is _QUOTED:
-                result[key] = value_node.value
-            elif tag is _PLAIN:
-                value = value_node.value
-                kinds = _PLAIN_KINDS.get(value[:1])
-                result[key] = value if kinds is None else _plain(value, kinds)
-            else:
-                result[key] = _node_value(value_node, dups, bad_keys)
-            key_lines[key] = line
-        return result
-    if tag is _SEQ:
-        items = node.value
-        seq = MarkedList([_node_value(child, dups, bad_keys) for child in items])
-        seq.line = node.start_mark.line
-        seq.item_lines = [child.start_mark.line for child in items]
-        return seq
-    raise _ExplicitTag
-
-
-def _load_fast(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
-    """(data, duplicate keys, lines of unhashable keys); raises YAMLError, or _ExplicitTag."""
-    composer = _Composer(text)
-    try:
-        node = composer.get_single_node()
-    finally:
-        composer.dispose()
-    dups: list[tuple[Any, int]] = []
-    bad_keys: list[int] = []
-    return (None if node is None else _node_value(node, dups, bad_keys)), dups, bad_keys
 
 
 # -- the usual shape, read in pure Python ---------------------------------------------------------
@@ -581,27 +448,32 @@ def _usual_flow_map(text: str, line: int) -> MarkedDict:
     return result
 
 
-def _load_slow(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
-    """The same with PyYAML's constructors: for explicit tags, and where libyaml is missing."""
-    loader = _LineLoader(text)
-    try:
-        data = loader.get_single_data()
-    finally:
-        loader.dispose()
-    return data, loader.duplicate_keys, loader.unhashable_keys
-
-
 def _load_marked(text: str, usual_chars: bool = False) -> tuple[Any, list[tuple[Any, int]], list[int]]:
-    """(data with line marks, duplicate keys with their lines, lines of unhashable keys)."""
-    if yaml.__with_libyaml__:
-        data = _load_usual(text, usual_chars)
-        if data is not _UNUSUAL:
-            return data, [], []
+    """(data with line marks, duplicate keys with their lines, lines of unhashable keys). PyYAML
+    (hyoka/yamlparse.py) is imported only for a document not of the usual shape."""
+    data = _load_usual(text, usual_chars)
+    if data is not _UNUSUAL:
+        return data, [], []
+    from .yamlparse import WITH_LIBYAML
+    if WITH_LIBYAML:
         try:
             return _load_fast(text)
         except _ExplicitTag:
             pass
     return _load_slow(text)
+
+
+def _load_fast(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
+    """yamlparse.load_fast: (data, duplicate keys, lines of unhashable keys); raises YAMLError, or
+    _ExplicitTag."""
+    from .yamlparse import load_fast
+    return load_fast(text)
+
+
+def _load_slow(text: str) -> tuple[Any, list[tuple[Any, int]], list[int]]:
+    """yamlparse.load_slow: the same with PyYAML's constructors."""
+    from .yamlparse import load_slow
+    return load_slow(text)
 
 
 @dataclass(frozen=True)
@@ -621,79 +493,16 @@ class SourceFile:
         return self.fm_first_line + yaml_line
 
 
-_YAML_HINTS: tuple[tuple[str, str, str], ...] = (
-    ("mapping values are not allowed",
-     "「キー: 値」の形が崩れています",
-     "値の中に「: 」があるときは値全体を \"...\" で囲んでください。字下げもそろえてください。"),
-    ("could not find expected ':'",
-     "「キー: 値」の「:」が見つかりません",
-     "キーの後に「: 」（コロンと半角空白）を書いてください。"),
-    ("found character '\\t'",
-     "タブ文字は YAML の字下げに使えません",
-     "タブを半角空白に置き換えてください。"),
-    ("found unexpected end of stream",
-     "引用符またはかっこが閉じていません",
-     "\" や ' 、[ ] 、{ } の対応を確認してください。"),
-    ("did not find expected key",
-     "字下げがそろっていません",
-     "同じ階層のキーは同じ数の半角空白で字下げしてください。"),
-    ("did not find expected ',' or '}'",
-     "{ } の中の書き方に誤りがあります",
-     "{key: 値, key: 値} の形で、値の中に , や : があるときは \"...\" で囲んでください。"),
-    ("did not find expected ',' or ']'",
-     "[ ] の中の書き方に誤りがあります",
-     "[値, 値] の形で書いてください。"),
-    ("found undefined alias",
-     "未定義の別名（*）が使われています",
-     "値が * で始まるときは \"...\" で囲んでください。"),
-    ("expected alphabetic or numeric character",
-     "* または & の後の名前がありません",
-     "値が * や & で始まるときは \"...\" で囲んでください。"),
-    ("found unknown escape character",
-     "\"...\" の中に使えない \\ があります",
-     "\\ を使うときは '...' で囲むか、\\\\ と書いてください。"),
-    ("could not determine a constructor",
-     "使えない型の指定（!! や ! で始まるタグ）があります",
-     "!!binary・!!timestamp などの指定を消して、値だけを書いてください。値が ! で始まるときは \"...\" で囲みます。"),
-    ("found character that cannot start any token",
-     "この位置に書けない文字があります",
-     "値が @ や ` などで始まるときは \"...\" で囲んでください。"),
-)
-
-
-def yaml_problem(rel: str, exc: yaml.YAMLError, first_line: int, source: str) -> Problem:
-    """Turn PyYAML's English error into one Japanese problem line (no raw PyYAML text)."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    context = str(getattr(exc, "context", "") or "")
-    if context.startswith(("while scanning a simple key", "while scanning a quoted scalar")):
-        # The scanner notices only on a later line; the key or quote that started it is the culprit.
-        mark = getattr(exc, "context_mark", None) or mark
-    line = first_line + mark.line if mark is not None else first_line
-    text = f"{getattr(exc, 'problem', '')} {context}"
-    lines = source.split("\n")
-    if mark is not None and mark.line < len(lines) and "\t" in lines[mark.line][: mark.column + 1]:
-        text = "found character '\\t'"
-    for needle, message, hint in _YAML_HINTS:
-        if needle in text:
-            return Problem(rel, line, "", "YAML", f"YAML の書き方に誤りがあります: {message}", hint)
-    return Problem(rel, line, "", "YAML", "YAML の書き方に誤りがあります",
-                   "この行とその前の行の字下げ・引用符・「キー: 値」の形を確認してください。")
+def yaml_problem(rel: str, exc: Exception, first_line: int, source: str) -> Problem:
+    """yamlparse.yaml_problem: PyYAML's English error as one Japanese problem line."""
+    from .yamlparse import yaml_problem as problem
+    return problem(rel, exc, first_line, source)
 
 
 def _alias_lines(text: str) -> list[int]:
-    """0-based lines of every alias (*name): read as events, so nothing is expanded."""
-    parser = _BaseLoader(text)
-    lines: list[int] = []
-    try:
-        while not parser.check_event(yaml.StreamEndEvent):
-            event = parser.get_event()
-            if isinstance(event, yaml.AliasEvent):
-                lines.append(event.start_mark.line)
-    except yaml.YAMLError:
-        pass  # the real parse below reports it
-    finally:
-        parser.dispose()
-    return sorted(set(lines))
+    """yamlparse.alias_lines: 0-based lines of every alias (*name)."""
+    from .yamlparse import alias_lines
+    return alias_lines(text)
 
 
 def parse_yaml(text: str, rel: str, first_line: int, usual_chars: bool = False) -> tuple[Any, list[Problem]]:
@@ -710,7 +519,10 @@ def parse_yaml(text: str, rel: str, first_line: int, usual_chars: bool = False) 
                       for line in aliases]
     try:
         data, duplicate_keys, unhashable_keys = _load_marked(text, usual_chars)
-    except yaml.YAMLError as exc:
+    except Exception as exc:
+        from .yamlparse import YAMLError
+        if not isinstance(exc, YAMLError):
+            raise
         return None, [yaml_problem(rel, exc, first_line, text)]
     problems = [
         Problem(rel, first_line + line, str(key), "重複したキー",

@@ -29,7 +29,6 @@ from typing import Any
 from .cache import Packed, packed
 from .charts import achievements
 from .collect import Site
-from .dump import dump_sheet
 from .era import parse_wareki_year, wareki
 from .jsonschema import sheet_schema
 from .model import Sheet, SiteConfig
@@ -1310,6 +1309,7 @@ def content_path(out: Path, data: dict[str, Any]) -> Path:
 def write_content(sheets: Sequence[CsvSheet], out: Path, *, overwrite: bool,
                   rel: Callable[[Path], str] = str) -> list[Path]:
     """Write every sheet with dump_sheet; refuse (writing nothing) when a file exists and not `overwrite`."""
+    from .dump import dump_sheet  # (PyYAML: not imported for a build)
     targets = [(content_path(out, s.data), s) for s in sheets]
     existing = [Problem(rel(path), 0, "", "ファイル", "既にあるため書き出しません",
                         "上書きするには --overwrite を付けてください。")

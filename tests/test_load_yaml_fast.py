@@ -249,3 +249,29 @@ def test_sheets_of_usual_characters_are_read_without_the_scans(monkeypatch: pyte
     monkeypatch.setattr(load, "_UNUSUAL_CHARS", NoScan())
     monkeypatch.setattr(load, "_CONTROLS", NoScan())
     assert [load.load_source(f, f.name) for f in files] == with_scans
+
+
+def test_pyyaml_is_imported_only_for_a_document_not_of_the_usual_shape(tmp_path) -> None:
+    """Reading the configuration and the bundled sheets (all of the usual shape) imports no PyYAML
+    (hyoka/yamlparse.py: ≈ 20 ms of every build's start); a sheet with an explicit tag does, and
+    reads as before."""
+    import subprocess
+    import sys
+    script = """
+import sys
+from pathlib import Path
+from hyoka.config import load_config
+from hyoka.pipeline import check
+sheets, _ = check(load_config(Path(sys.argv[1])))
+assert len(sheets) == 12, len(sheets)
+print("yaml" in sys.modules)
+from hyoka import load
+data, problems = load.parse_yaml("title: !!str 12\\nid: x\\n", "t.md", 2)
+assert data == {"title": "12", "id": "x"} and problems == [], (data, problems)
+data, problems = load.parse_yaml("title: [\\n", "t.md", 2)
+assert data is None and problems[0].line >= 2, problems
+print("yaml" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script, str(ROOT)], capture_output=True, text=True, check=True,
+                         cwd=ROOT).stdout.split()
+    assert out == ["False", "True"]
