@@ -1098,8 +1098,11 @@ def test_the_command_line_walks_the_kept_site_before_the_build_starts(site, tmp_
     started: list = []
     real = kept_mod.start_listing
 
+    pids: list[int] = []
+
     def start(root, jobs=None):
         started.append(real(root, jobs))
+        pids.append(started[-1]._pid if started[-1] is not None else 0)
         return started[-1]
 
     monkeypatch.setattr(kept_mod, "start_listing", start)
@@ -1124,9 +1127,9 @@ def test_the_command_line_walks_the_kept_site_before_the_build_starts(site, tmp_
     assert main(["-q", "build", "--no-search", "-j", "2"]) == 1
     if can_fork():
         walk = started[-1]
-        assert walk is not None and walk._done and not walk._pid
+        assert walk is not None and walk._done and not walk._pid and pids[-1]
         with pytest.raises(ChildProcessError):
-            os.waitpid(-1, os.WNOHANG)  # no child of this process is left
+            os.waitpid(pids[-1], os.WNOHANG)  # reaped: not left running
     config_file.write_bytes(good)
     assert main(["-q", "build", "--no-search", "--no-cache"]) == 0
     assert len(started) == 3  # none for a build without the cache
