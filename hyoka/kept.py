@@ -114,6 +114,9 @@ def start_listing(root: Path, jobs: int | None = None) -> Background | None:
     in another process now, for pipeline.run (`listing`); None when there is no kept site or no
     process can be forked."""
     kept_at = root / CACHE_DIR / SPARE_DIR
-    if job_count(jobs) <= 1 or not can_fork() or not kept_at.is_dir():
+    try:
+        if job_count(jobs) <= 1 or not can_fork() or not kept_at.is_dir():
+            return None
+    except OSError:  # the cache folder cannot be read: the build says so itself
         return None
     return Background(lambda: listed(kept_at, cache_path(root)), jobs=2)

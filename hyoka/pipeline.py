@@ -601,41 +601,47 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
 
     Combined = tuple[list[tuple[str, list[Any]]], opendata.ShareIndex, list[opendata.Download]]
 
-    def spliced() -> Combined | None:
+    def spliced(shares: dict[Any, opendata.ShareBytes]) -> Combined | None:
         """The last build's combined downloads with the new shares put in (an edit), when they can be."""
         if not same_base or old_index is None or old_combined is None:
             return None
-        return opendata.spliced_files(site, old_index, old_combined, out.shares)
+        return opendata.spliced_files(site, old_index, old_combined, shares)
 
-    def combined_anew() -> Combined:
+    def combined_anew(shares: dict[Any, opendata.ShareBytes]) -> Combined:
         """The combined downloads made of every share (the unchanged ones cut from the last ones)."""
         assert (old_index is not None and old_combined is not None) or not reused_shares
-        shares = {**{k: _cut(old_combined, old_index, j) for k, j in reused_shares.items() if k not in out.shares},
-                  **out.shares}
+        shares = {**{k: _cut(old_combined, old_index, j) for k, j in reused_shares.items() if k not in shares},
+                  **shares}
         return opendata.combined_files(site, shares)
 
     def write_downloads(combined: Combined) -> dict[str, PageRecord]:
-        """The combined downloads and the /data/ page (listing them); their records."""
-        files, _, downloads = combined
-        records = {}
-        for path, chunks in files:
-            records[path] = page_record("", write_file(folder, path, chunks, folder_made, replace=updating))
+        """The combined downloads; their records."""
+        files, _, _ = combined
+        return {path: page_record("", write_file(folder, path, chunks, folder_made, replace=updating))
+                for path, chunks in files}
+
+    def write_data_page(downloads: list[opendata.Download]) -> None:
+        """The /data/ page, listing the combined downloads (rendered by this thread: the Jinja
+        environment's template cache holds a lock, which a process forked meanwhile would inherit
+        held)."""
         data_page = opendata.data_page_job(site, opendata.DataFiles([], downloads))
         write_file(folder, data_page.path, render_job(env, site, templates, data_page), folder_made,
                    replace=updating)
-        return records
 
-    def downloads_written(records: dict[str, PageRecord], index: opendata.ShareIndex) -> None:
+    def downloads_written(records: dict[str, PageRecord], index: opendata.ShareIndex,
+                          downloads: list[opendata.Download]) -> None:
+        write_data_page(downloads)
         out.combined = records
         out.index = index  # for the next build
 
     def downloads_here() -> None:
-        combined = spliced() or combined_anew()
-        downloads_written(write_downloads(combined), combined[1])
+        combined = spliced(out.shares) or combined_anew(out.shares)
+        downloads_written(write_downloads(combined), combined[1], combined[2])
 
-    def downloads_made() -> tuple[dict[str, PageRecord], opendata.ShareIndex]:
-        combined = spliced() or combined_anew()
-        return write_downloads(combined), combined[1]
+    def downloads_made(shares: dict[Any, opendata.ShareBytes]
+                       ) -> tuple[dict[str, PageRecord], opendata.ShareIndex, list[opendata.Download]]:
+        combined = spliced(shares) or combined_anew(shares)
+        return write_downloads(combined), combined[1], combined[2]
 
     # Few sheets changed (an edit): their shares first; then another process writes the downloads
     # (100 MB at 10,000 sheets; after an edit, the last ones with the new shares put in) while
@@ -649,7 +655,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         out.shares.update(shares)
         out.rendered += len(records)
         items = []
-        downloads = Beside(downloads_made, jobs=jobs)
+        # (The shares as they are now, a copy: the pages' results add to out.shares meanwhile; the
+        # sheets kept later have their last ones.)
+        downloads = Beside(partial(downloads_made, dict(out.shares)), jobs=jobs)
     try:  # from here on, a failure stops that process (finally)
         keep_sheets()
         shares_due = 0 if downloads is not None else sum(isinstance(item, Sheet) for item, _ in items)
@@ -830,6 +838,9 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
                 if mirrored is not None:
                     mirrored.cancel()
                     mirrored = None
+                if listing is not None:  # no kept site is claimed: its walk is not wanted
+                    listing.cancel()
+                    listing = None
         config_text = repr(config)
         known = previous.spans if previous is not None and previous.config == config_text else None
         # The last build's rows and feed entries (none when its cache is not used: not those of

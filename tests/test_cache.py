@@ -1159,3 +1159,72 @@ def test_pages_due_anyway_are_rendered_while_the_kept_site_is_walked(site, tmp_p
         for page, text in made[-1].items():
             assert (site.output_dir / page).read_text(encoding="utf-8") == text
         assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+
+
+def test_the_downloads_thread_splices_a_copy_of_the_shares_and_renders_no_page(site, tmp_path, monkeypatch) -> None:
+    """The combined downloads are written by a thread (parallel.Beside) while the pages are
+    rendered: it is given the shares as they were (a sheet.json that cannot be kept is written
+    again with the pages, adding its share meanwhile), and the /data/ page is rendered by the
+    build's own thread (the Jinja environment's cache holds a lock a forked worker would inherit)."""
+    import threading
+
+    from hyoka import opendata, pipeline
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[0], "一度目の追記。")
+    run(site, search=False, jobs=2)  # a site is kept from now on
+    seen: list = []
+    real_splice = opendata.spliced_files
+
+    def splice(site_, last, old, shares):
+        seen.append((shares, len(shares)))
+        return real_splice(site_, last, old, shares)
+
+    renders: list = []
+    real_render = pipeline.render_job
+
+    def render(env, site_, templates, job):
+        renders.append((job.path, threading.current_thread() is threading.main_thread()))
+        return real_render(env, site_, templates, job)
+
+    monkeypatch.setattr(opendata, "spliced_files", splice)
+    monkeypatch.setattr(pipeline, "render_job", render)
+    # A published sheet.json changed in place (the kept site's link to it with it): written anew.
+    import re
+    edited = re.search(r"^id: *(\S+)", files[-1].read_text(encoding="utf-8"), re.MULTILINE)[1]
+    changed = next(p for p in sorted(site.output_dir.glob("sheets/*/*/sheet.json")) if p.parent.parent.name != edited)
+    data = changed.read_bytes()
+    with open(changed, "r+b") as f:
+        f.write(data[:1] + b" " + data[2:] if data[1:2] != b" " else data[:1] + b"\n" + data[2:])
+    _append(files[-1], "二度目の追記。")
+    run(site, search=False, jobs=2)
+    assert seen and all(len(shares) == n for shares, n in seen)
+    assert ("data/index.html", True) in renders and all(main for _, main in renders)
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    assert changed.read_bytes() == data  # written again, as it was
+
+
+def test_a_walk_told_against_other_records_is_not_used() -> None:
+    """pipeline._kept_listing takes a KeptListing only when its stamp is of the very records the
+    build has for the site it claims: build.pickle's kept site, or the last build's own pages."""
+    from types import SimpleNamespace
+
+    from hyoka import pipeline
+    from hyoka.cache import Spare
+    pages = {"index.html": ("k", 1, 2, 3)}
+    spare = Spare((1, 2), {"index.html": ("k", 1, 2, 3)})
+    previous = SimpleNamespace(started_ns=7, spare=spare, pages=pages)
+
+    def told(stamp):
+        return pipeline.KeptListing(stamp, frozenset(), (), ())
+
+    assert pipeline._kept_listing(told(("spare", 7, (1, 2))), previous, spare) is not None
+    assert pipeline._kept_listing(told(("spare", 8, (1, 2))), previous, spare) is None  # another cache
+    assert pipeline._kept_listing(told(("spare", 7, (1, 3))), previous, spare) is None  # another folder
+    assert pipeline._kept_listing(told(("pages", 7, (1, 2))), previous, spare) is None  # other records
+    links = Spare((4, 5), pages)  # a site of links made of the last build's pages
+    assert pipeline._kept_listing(told(("pages", 7, (4, 5))), previous, links) is not None
+    assert pipeline._kept_listing(told(("spare", 7, (4, 5))), previous, links) is None
+    assert pipeline._kept_listing(told(("pages", 7, (4, 5))), None, links) is None
+    assert pipeline._kept_listing(told(("spare", 7, (1, 2))), previous, Spare((1, 2), {})) is None  # not the cache's
+    listing = [("index.html", "f", (1, 2, 3))]
+    assert pipeline._kept_listing(listing, previous, spare) is listing  # a plain listing: walked, not told
