@@ -932,7 +932,11 @@ def _links_kept(output: Path, pages: dict[str, PageRecord], kept_at: Path) -> tu
     """A site of links to the published files at `pages` (write.mirror), put at `kept_at` (the
     kept site's place, free): its folder_token. Nothing is left when it fails."""
     folder = mirror_folder(kept_at)
-    _mirrored(output, pages, folder)
+    try:
+        mirror(output, pages, folder, listed=False)  # (its listing is not wanted: the records are)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     try:
         os.rename(folder, kept_at)  # (onto an empty folder made meanwhile: it replaces it)
     except OSError:

@@ -248,9 +248,10 @@ def prune_kept(folder: Path | str, paths: Iterable[str], records: dict[str, Any]
     return intact & files
 
 
-def mirror(source: Path, paths: Iterable[str], folder: Path) -> Listing:
+def mirror(source: Path, paths: Iterable[str], folder: Path, *, listed: bool = True) -> Listing:
     """Make `folder` (new) a copy of `source`'s files at `paths` made of hard links (a site for a
-    build to update, when none was kept: pipeline._run); what list_tree would give for it.
+    build to update, when none was kept: pipeline._run); what list_tree would give for it (none
+    without `listed`: no stat is taken).
 
     The links share the published files' inodes: the build cache's records of those files are
     theirs too, and a file changed since it recorded one has another stat (its stat is taken
@@ -273,7 +274,8 @@ def mirror(source: Path, paths: Iterable[str], folder: Path) -> Listing:
                 listing.append((where, "d", None))
         target = f"{base}/{path}"
         os.link(f"{src}/{path}", target)
-        listing.append((path, "f", stat_key(os.lstat(target))))
+        if listed:
+            listing.append((path, "f", stat_key(os.lstat(target))))
     return listing
 
 
