@@ -852,7 +852,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
                       previous=previous, known=known, old_output=old_output, spare_at=spare_at,
                       spare=spare, claim=claim, listing=listing, mirrored=mirrored, pending=pending,
                       scanned=scanned, started=started, output=output, config_text=config_text,
-                      retain=retain)
+                      retain=retain, cache=cache)
     finally:
         scanned.cancel()
         if listing is not None:
@@ -969,7 +969,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
            spare_at: Path | None, spare: Spare | None, claim: Path | None, listing: Background | None,
            mirrored: Background | None,
            pending: list[Any], scanned: Background, started: int, output: Path,
-           config_text: str, retain: list[object] | None) -> BuildResult:
+           config_text: str, retain: list[object] | None, cache: bool = True) -> BuildResult:
     record: list[LoadedSpan] = []
     trust_before = previous.started_ns - RACY_NS if previous is not None else None
     snapshot = None
@@ -1093,9 +1093,10 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     kept_pages = previous.pages if previous is not None and token else None
     # No site kept (a clean build): another process makes one of links to the files just published
     # while this one writes the cache, for the next build to update (else that build makes it, and
-    # waited for it: at 10,000 sheets, 22,700 links took 0.4 s).
+    # waited for it: at 10,000 sheets, 22,700 links took 0.4 s). Not with --no-cache: repeated, such
+    # builds would each write their site into the last one's links, unlinking every file first.
     links = None
-    if kept_pages is None and workers > 1 and can_fork():
+    if kept_pages is None and cache and workers > 1 and can_fork():
         links_at = spare_folder(config.root, output)
         if links_at is not None and not os.path.lexists(links_at):
             links = Background(partial(_links_kept, output, produced.pages, links_at), jobs=workers)

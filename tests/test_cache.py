@@ -1228,3 +1228,17 @@ def test_a_walk_told_against_other_records_is_not_used() -> None:
     assert pipeline._kept_listing(told(("spare", 7, (1, 2))), previous, Spare((1, 2), {})) is None  # not the cache's
     listing = [("index.html", "f", (1, 2, 3))]
     assert pipeline._kept_listing(listing, previous, spare) is listing  # a plain listing: walked, not told
+
+
+def test_a_build_without_the_cache_leaves_no_site_of_links(site) -> None:
+    """`--no-cache` (cache=False) makes no site of links for a next build: repeated, such builds
+    would each write their site into the last one's links (unlinking every file first)."""
+    from hyoka.parallel import can_fork
+    kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
+    shutil.rmtree(kept, ignore_errors=True)
+    run(site, search=False, cache=False, jobs=2)
+    assert not kept.exists()
+    run(site, search=False, cache=False, jobs=2)
+    assert not kept.exists()
+    run(site, search=False, jobs=2)  # with the cache: the site it replaces is kept again
+    assert kept.is_dir() == can_fork()
