@@ -158,22 +158,32 @@ def test_a_dead_worker_fails_the_stage_instead_of_hanging() -> None:
     assert "プロセス" in exc.value.message
 
 
-def test_background_runs_in_another_process_and_reports_its_error_and_death() -> None:
+@pytest.mark.parametrize("kind", ["Background", "Beside"])
+def test_background_and_beside_give_the_value_or_raise_the_error_each_time(kind: str) -> None:
+    """parallel.Background (a forked process) and parallel.Beside (a thread): the value once done,
+    the same when asked again; fn's error raised again at each call."""
     import os
-    import signal
-
-    done = parallel.Background(lambda: (os.getpid(), [1, "二"]))
-    pid, value = done.result()
-    assert pid != os.getpid() and value == [1, "二"]
-    assert done.result() == (pid, [1, "二"])  # asked again: the same answer
+    import threading
+    run_apart = getattr(parallel, kind)
+    done = run_apart(lambda: (os.getpid(), threading.get_ident(), [1, "二"]))
+    pid, ident, value = done.result()
+    assert value == [1, "二"]
+    assert (pid != os.getpid()) if kind == "Background" else (pid == os.getpid() and ident != threading.get_ident())
+    assert done.result() == (pid, ident, [1, "二"])  # asked again: the same answer
 
     def fails():
         raise ValueError("壊れた")
 
-    failed = parallel.Background(fails)
+    failed = run_apart(fails)
     for _ in range(2):  # raised again at each call
         with pytest.raises(ValueError, match="壊れた"):
             failed.result()
+    failed.cancel()  # nothing runs on
+
+
+def test_background_reports_the_death_of_its_process() -> None:
+    import os
+    import signal
 
     died = parallel.Background(lambda: os.kill(os.getpid(), signal.SIGKILL))
     with pytest.raises(BuildError) as exc:
@@ -181,7 +191,7 @@ def test_background_runs_in_another_process_and_reports_its_error_and_death() ->
     assert "プロセス" in exc.value.message
 
 
-def test_beside_runs_in_a_thread_and_reports_its_error(tmp_path) -> None:
+def test_beside_runs_beside_this_thread_or_here_when_asked(tmp_path) -> None:
     import threading
 
     started, go = threading.Event(), threading.Event()
@@ -189,23 +199,12 @@ def test_beside_runs_in_a_thread_and_reports_its_error(tmp_path) -> None:
     def work():
         started.set()
         assert go.wait(10)  # this thread goes on meanwhile
-        return threading.get_ident(), [1, "二"]
+        return "done"
 
     done = parallel.Beside(work)
     assert started.wait(10)
     go.set()
-    ident, value = done.result()
-    assert ident != threading.get_ident() and value == [1, "二"]
-    assert done.result() == (ident, [1, "二"])  # asked again: the same answer
-
-    def fails():
-        raise ValueError("壊れた")
-
-    failed = parallel.Beside(fails)
-    for _ in range(2):  # raised again at each call
-        with pytest.raises(ValueError, match="壊れた"):
-            failed.result()
-    failed.cancel()  # waits for it: nothing runs on
+    assert done.result() == "done"
 
     marker = tmp_path / "ran"
     here = parallel.Beside(lambda: marker.write_text("x") and threading.get_ident(), jobs=1)
