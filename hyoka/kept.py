@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,43 @@ def summarize_listing(listing: Listing, records: dict[str, Any], stamp: Any) -> 
                        tuple(d for d in dirs if d not in above))
 
 
+def mirror_folder(keep_at: Path) -> Path:
+    """Where this build's site of links is made (pipeline._mirrored, EarlyMirror): a name with its process id,
+    which save_cache removes once that process is gone (killed, or failed before removing it)."""
+    return keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
+
+
+def mirror(source: Path, paths: Iterable[str], folder: Path, *, listed: bool = True) -> Listing:
+    """Make `folder` (new) a copy of `source`'s files at `paths` made of hard links (a site for a
+    build to update, when none was kept: pipeline._run); what list_tree would give for it (none
+    without `listed`: no stat is taken).
+
+    The links share the published files' inodes: the build cache's records of those files are
+    theirs too, and a file changed since it recorded one has another stat (its stat is taken
+    from the link). Raises OSError when a file cannot be linked.
+    """
+    base, src = os.fspath(folder), os.fspath(source)
+    os.mkdir(base)
+    listing: Listing = []
+    made = {""}
+    for path in paths:
+        parent = path.rpartition("/")[0]
+        if parent not in made:
+            missing = []
+            while parent not in made:
+                missing.append(parent)
+                parent = parent.rpartition("/")[0]
+            for where in reversed(missing):
+                os.mkdir(f"{base}/{where}")
+                made.add(where)
+                listing.append((where, "d", None))
+        target = f"{base}/{path}"
+        os.link(f"{src}/{path}", target)
+        if listed:
+            listing.append((path, "f", stat_key(os.lstat(target))))
+    return listing
+
+
 def listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing | KeptListing]:
     """The kept site's listing (list_tree), and its folder's ctime taken before: the listing is
     used only if that is still the folder's ctime when the build claims it (moved by another build
@@ -109,14 +147,54 @@ def listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing |
     return ctime, listing
 
 
-def start_listing(root: Path, jobs: int | None = None) -> Background | None:
+@dataclass
+class EarlyMirror:
+    """A site of links to the published files being made by another process (early_mirror), in
+    `folder`, for a build that finds no kept site: the build takes it (pipeline._run) or cancels it."""
+
+    work: Background
+    folder: Path
+
+    def cancel(self) -> None:
+        """Stop it and remove what it made (nothing is left once the build took the folder)."""
+        self.work.cancel()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def early_mirror(root: Path, folder: Path) -> tuple[Path, KeptListing] | None:
+    """A site of links in `folder` to the files the last build published and recorded
+    (build.pickle's pages), told against those records (stamped as pipeline._mirrored's); None when
+    build.pickle cannot be used or there is no published folder. Nothing is left when it fails."""
+    try:
+        with open(cache_path(root), "rb") as f:
+            cache = pickle.load(f)
+    except Exception:  # none or broken: the build reads none either
+        return None
+    if not isinstance(cache, BuildCache) or cache.stamp != code_stamp() or not os.path.isdir(cache.output):
+        return None
+    try:
+        listing = mirror(Path(cache.output), cache.pages, folder)
+        return folder, summarize_listing(listing, cache.pages, ("pages", cache.started_ns, folder_token(folder)))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def start_listing(root: Path, jobs: int | None = None) -> Background | EarlyMirror | None:
     """The walk of the project's kept site (listed, told against build.pickle's records), started
-    in another process now, for pipeline.run (`listing`); None when there is no kept site or no
-    process can be forked."""
+    in another process now, for pipeline.run (`listing`). Where no site is kept but the last
+    build's cache is there (the first build after a clean one), a site of links to be updated
+    instead (EarlyMirror: ≈ 0.15 s sooner than the build could start it). None when there is
+    neither, or no process can be forked."""
     kept_at = root / CACHE_DIR / SPARE_DIR
     try:
-        if job_count(jobs) <= 1 or not can_fork() or not kept_at.is_dir():
+        if job_count(jobs) <= 1 or not can_fork():
+            return None
+        if kept_at.is_dir():
+            return Background(lambda: listed(kept_at, cache_path(root)), jobs=2)
+        if not cache_path(root).is_file():
             return None
     except OSError:  # the cache folder cannot be read: the build says so itself
         return None
-    return Background(lambda: listed(kept_at, cache_path(root)), jobs=2)
+    folder = mirror_folder(kept_at)
+    return EarlyMirror(Background(lambda: early_mirror(root, folder), jobs=2), folder)

@@ -46,7 +46,7 @@ from .cache import (
     spare_folder,
 )
 from .collect import Site, collect, collect_again
-from .kept import KeptListing, Listing, listed, summarize_listing
+from .kept import EarlyMirror, KeptListing, Listing, listed, mirror_folder, summarize_listing
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import Background, Beside, can_fork, few_collections, job_count, long_lived, map_spans
@@ -745,7 +745,7 @@ def output_paths(site: Site, page_jobs: Sequence[PageJob] | None = None) -> list
 
 def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
         progress: Progress | None = None, jobs: int | None = None, cache: bool = True,
-        retain: list[object] | None = None, listing: Background | None = None) -> BuildResult:
+        retain: list[object] | None = None, listing: Background | EarlyMirror | None = None) -> BuildResult:
     """Build the site; the previous output stays untouched unless every stage succeeds.
 
     `jobs` worker processes load and render (default: one per core). With `cache`, only what
@@ -758,8 +758,9 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
     leaves it to the end of the process: at 10,000 sheets, freeing the cache's records, stubs and
     memo took 25 ms of a build after one edit).
 
-    `listing`: the walk of the project's kept site, started by the caller (kept.start_listing, for
-    this config's root and the cache): the build takes it over (waits for it or stops it).
+    `listing`: the walk of the project's kept site, or the site of links being made where none is
+    kept, started by the caller (kept.start_listing, for this config's root and the cache): the
+    build takes it over (waits for it, or stops it and removes what it made).
     """
     held: list[object] = []
     try:
@@ -774,7 +775,7 @@ def run(config: SiteConfig, *, strict: bool = False, search: bool = True,
 
 
 def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress | None, jobs: int | None,
-         cache: bool, retain: list[object] | None, listing: Background | None) -> BuildResult:
+         cache: bool, retain: list[object] | None, listing: Background | EarlyMirror | None) -> BuildResult:
     progress = progress or Progress(level=QUIET)
     workers = job_count(jobs)
     output = config.output_dir.parent.resolve() / config.output_dir.name
@@ -789,6 +790,12 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
     mirrored: Background | None = None
     mirror_at: Path | None = None
     kept_at = config.root / CACHE_DIR / SPARE_DIR
+    early = listing if isinstance(listing, EarlyMirror) else None  # taken below, or cancelled
+    if early is not None:
+        listing = None
+    if early is not None and not cache:
+        early.cancel()
+        early = None
     if listing is not None and not cache:  # told against the records of a cache not used
         listing.cancel()
         listing = None
@@ -813,9 +820,12 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             # No site kept, but the output is the one the cache describes (the first build after
             # a clean one): another process makes one of links to its files while this one loads
             # the content (at 10,000 sheets, linking 22,700 files took 0.3 s of such a build).
-            mirror_at = mirror_folder(spare_at)
-            mirrored = Background(partial(_mirrored, output, previous.pages, mirror_at, previous.pages,
-                                          previous.started_ns), jobs=workers)
+            if early is not None and spare_at == kept_at:  # started by the command line already
+                mirror_at, mirrored, early = early.folder, early.work, None
+            else:
+                mirror_at = mirror_folder(spare_at)
+                mirrored = Background(partial(_mirrored, output, previous.pages, mirror_at, previous.pages,
+                                              previous.started_ns), jobs=workers)
             pending.append(mirrored)
         elif spare is None and kept_at.is_dir() and spare_folder(config.root, output) == kept_at:
             # A kept site whose files' records are not known (a clean build's): it is the folder
@@ -830,6 +840,9 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         if listing is not None and claim != kept_at:
             listing.cancel()
             listing = None
+        if early is not None:  # a site of links not wanted (this build keeps or mirrors otherwise)
+            early.cancel()
+            early = None
         if previous is not None:
             with long_lived():
                 previous = load_content(config.root, previous)
@@ -857,6 +870,8 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         scanned.cancel()
         if listing is not None:
             listing.cancel()
+        if early is not None:  # not taken: stopped, and what it made removed
+            early.cancel()
         for work in pending:  # the cache's content file when the build failed after it began, and
             work.wait()  # the removal of the replaced site (_remove_later)
         if mirror_at is not None and os.path.lexists(mirror_at):  # made, not taken: the build failed
@@ -882,12 +897,6 @@ def _remove_later(pending: list[Any], folder: Path) -> None:
 def _recorded(previous: BuildCache) -> set[str]:
     """The paths of the files the last build wrote and recorded, and of those every build writes."""
     return {*previous.pages, *previous.combined, *FIXED_PATHS}
-
-
-def mirror_folder(keep_at: Path) -> Path:
-    """Where this build's site of links is made (pipeline._mirrored): a name with its process id,
-    which save_cache removes once that process is gone (killed, or failed before removing it)."""
-    return keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
 
 
 def _mirrored(output: Path, paths: Iterable[str], folder: Path, records: dict[str, PageRecord] | None = None,
@@ -1073,8 +1082,11 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     listed = None
     if mirrored is not None:  # the site of links made meanwhile (write.mirror), to update
         try:
-            folder, listed = mirrored.result()
-            token = folder_token(folder)
+            made = mirrored.result()  # (None: the command line's found nothing to link)
+            token = None
+            if made is not None:
+                folder, listed = made
+                token = folder_token(folder)
         except (OSError, BuildError):
             token = None
         if token is not None and previous is not None:

@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .cache import Stat, stat_key
-from .kept import KeptListing, Listing, _folders_of, list_tree
+from .cache import Stat
+from .kept import KeptListing, Listing, _folders_of, list_tree, mirror  # noqa: F401  (mirror: write's own before)
 from .problems import BuildError
 from .render import Page
 
@@ -246,37 +246,6 @@ def prune_kept(folder: Path | str, paths: Iterable[str], records: dict[str, Any]
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{base}/{rel}")
     return intact & files
-
-
-def mirror(source: Path, paths: Iterable[str], folder: Path, *, listed: bool = True) -> Listing:
-    """Make `folder` (new) a copy of `source`'s files at `paths` made of hard links (a site for a
-    build to update, when none was kept: pipeline._run); what list_tree would give for it (none
-    without `listed`: no stat is taken).
-
-    The links share the published files' inodes: the build cache's records of those files are
-    theirs too, and a file changed since it recorded one has another stat (its stat is taken
-    from the link). Raises OSError when a file cannot be linked.
-    """
-    base, src = os.fspath(folder), os.fspath(source)
-    os.mkdir(base)
-    listing: Listing = []
-    made = {""}
-    for path in paths:
-        parent = path.rpartition("/")[0]
-        if parent not in made:
-            missing = []
-            while parent not in made:
-                missing.append(parent)
-                parent = parent.rpartition("/")[0]
-            for where in reversed(missing):
-                os.mkdir(f"{base}/{where}")
-                made.add(where)
-                listing.append((where, "d", None))
-        target = f"{base}/{path}"
-        os.link(f"{src}/{path}", target)
-        if listed:
-            listing.append((path, "f", stat_key(os.lstat(target))))
-    return listing
 
 
 

@@ -1242,3 +1242,56 @@ def test_a_build_without_the_cache_leaves_no_site_of_links(site) -> None:
     assert not kept.exists()
     run(site, search=False, jobs=2)  # with the cache: the site it replaces is kept again
     assert kept.is_dir() == can_fork()
+
+
+def test_the_command_line_makes_the_first_edits_site_of_links_before_the_build_starts(site, tmp_path,
+                                                                                       monkeypatch) -> None:
+    """No site kept (after a build with --no-cache): `python build.py build` starts making one of
+    links to the published files before the rest of hyoka is imported (kept.EarlyMirror); the
+    build updates it. A build that does not take it (a broken configuration, --no-cache) removes it."""
+    import os
+
+    from hyoka import kept as kept_mod
+    from hyoka import pipeline
+    from hyoka.parallel import can_fork
+    if not can_fork():
+        pytest.skip("the site of links is made by another process")
+    pruned = _spy_prune(monkeypatch)
+    started: list = []
+    real = kept_mod.start_listing
+
+    def start(root, jobs=None):
+        started.append(real(root, jobs))
+        return started[-1]
+
+    monkeypatch.setattr(kept_mod, "start_listing", start)
+    monkeypatch.setattr("hyoka.cli.ROOT", site.root)
+    kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
+    assert main(["-q", "build", "--no-search", "--no-cache"]) == 0
+    assert not kept.exists() and started == []  # none started for a build without the cache
+
+    def leftover_links() -> list[str]:
+        return [p.name for p in kept.parent.iterdir() if p.name.startswith(f".{kept.name}-")]
+
+    # A build that fails before it starts stops it, and removes what it made.
+    config_file = site.root / "site_config.yaml"
+    good = config_file.read_bytes()
+    config_file.write_text("city: [\n", encoding="utf-8")
+    assert main(["-q", "build", "--no-search", "-j", "2"]) == 1
+    early = started[-1]
+    assert isinstance(early, kept_mod.EarlyMirror) and early.work._done and not early.work._pid
+    assert leftover_links() == [] and not kept.exists()
+    config_file.write_bytes(good)
+    # The first edit: the site of links made by the command line's process is updated.
+    _append(sorted(site.content_dir.rglob("*.md"))[0], "追記。")
+    pruned.clear()
+    pruned.listings.clear()
+    assert main(["-q", "build", "--no-search", "-j", "2"]) == 0
+    early = started[-1]
+    assert isinstance(early, kept_mod.EarlyMirror)
+    assert early.work._value is not None and early.work._value[0] == early.folder  # taken by the build
+    assert len(pruned.listings) == 1 and isinstance(pruned.listings[0], pipeline.KeptListing)
+    assert pruned.listings[0].stamp[0] == "pages"
+    assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
+    assert leftover_links() == [] and kept.is_dir()  # the site it replaced, kept for the next
+    assert os.path.isdir(site.output_dir)
