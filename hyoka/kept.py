@@ -6,14 +6,13 @@ time the build needs it."""
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cache import CACHE_DIR, SPARE_DIR, BuildCache, Stat, cache_path, code_stamp, folder_token, stat_key
+from .cache import CACHE_DIR, SPARE_DIR, Stat, cache_path, folder_token, load_cache, stat_key
 from .parallel import Background, can_fork, job_count
 
 # Each entry of a folder, every level, each folder before what it holds: (path in the folder,
@@ -124,27 +123,34 @@ def mirror(source: Path, paths: Iterable[str], folder: Path, *, listed: bool = T
     return listing
 
 
-def listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing | KeptListing]:
+def listed(folder: Path, root: Path | None = None) -> tuple[int, Listing | KeptListing]:
     """The kept site's listing (list_tree), and its folder's ctime taken before: the listing is
     used only if that is still the folder's ctime when the build claims it (moved by another build
     meanwhile and back, it has its inode but another ctime).
 
-    With `cache_file` (build.pickle), the listing told against the records of the kept site it
-    holds (KeptListing), when they are of this very folder: stamped with that cache's start and
-    the folder's token, which the build compares with its own (pipeline._kept_listing)."""
+    With the project's `root`, the listing told against the records of the kept site its
+    build.pickle holds (KeptListing), when they are of this very folder: stamped with that cache's
+    start and the folder's token, which the build compares with its own (pipeline._kept_listing)."""
     ctime = os.lstat(folder).st_ctime_ns
     listing = list_tree(folder)
-    if cache_file is not None:
-        try:
-            with open(cache_file, "rb") as f:
-                cache = pickle.load(f)
-        except Exception:  # none or broken: the build reads none either
-            cache = None
-        if isinstance(cache, BuildCache) and cache.spare is not None and cache.stamp == code_stamp():
-            token = folder_token(folder)
-            if token == cache.spare.token:
-                return ctime, summarize_listing(listing, cache.spare.pages, ("spare", cache.started_ns, token))
+    cache = load_cache(root, content=False) if root is not None else None
+    if cache is not None and cache.spare is not None:
+        token = folder_token(folder)
+        if token == cache.spare.token:
+            return ctime, summarize_listing(listing, cache.spare.pages, ("spare", cache.started_ns, token))
     return ctime, listing
+
+
+def mirror_told(output: Path, paths: Iterable[str], folder: Path, records: dict[str, Any],
+                started: int) -> tuple[Path, KeptListing]:
+    """mirror of the files at `paths` into `folder`, told against `records` (the last build's
+    pages; `started`: its start), stamped for pipeline._kept_listing. Nothing is left when it fails."""
+    try:
+        listing = mirror(output, paths, folder)
+        return folder, summarize_listing(listing, records, ("pages", started, folder_token(folder)))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 @dataclass
@@ -163,21 +169,12 @@ class EarlyMirror:
 
 def early_mirror(root: Path, folder: Path) -> tuple[Path, KeptListing] | None:
     """A site of links in `folder` to the files the last build published and recorded
-    (build.pickle's pages), told against those records (stamped as pipeline._mirrored's); None when
+    (build.pickle's pages), told against those records (mirror_told); None when
     build.pickle cannot be used or there is no published folder. Nothing is left when it fails."""
-    try:
-        with open(cache_path(root), "rb") as f:
-            cache = pickle.load(f)
-    except Exception:  # none or broken: the build reads none either
+    cache = load_cache(root, content=False)
+    if cache is None or not os.path.isdir(cache.output):
         return None
-    if not isinstance(cache, BuildCache) or cache.stamp != code_stamp() or not os.path.isdir(cache.output):
-        return None
-    try:
-        listing = mirror(Path(cache.output), cache.pages, folder)
-        return folder, summarize_listing(listing, cache.pages, ("pages", cache.started_ns, folder_token(folder)))
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    return mirror_told(Path(cache.output), cache.pages, folder, cache.pages, cache.started_ns)
 
 
 def start_listing(root: Path, jobs: int | None = None) -> Background | EarlyMirror | None:
@@ -191,7 +188,7 @@ def start_listing(root: Path, jobs: int | None = None) -> Background | EarlyMirr
         if job_count(jobs) <= 1 or not can_fork():
             return None
         if kept_at.is_dir():
-            return Background(lambda: listed(kept_at, cache_path(root)), jobs=2)
+            return Background(lambda: listed(kept_at, root), jobs=2)
         if not cache_path(root).is_file():
             return None
     except OSError:  # the cache folder cannot be read: the build says so itself

@@ -28,7 +28,6 @@ from .cache import (
     SiteSnapshot,
     Spare,
     Stat,
-    cache_path,
     code_stamp,
     file_stat,
     folder_token,
@@ -46,7 +45,7 @@ from .cache import (
     spare_folder,
 )
 from .collect import Site, collect, collect_again
-from .kept import EarlyMirror, KeptListing, Listing, listed, mirror_folder, summarize_listing
+from .kept import EarlyMirror, KeptListing, Listing, listed, mirror_folder, mirror_told
 from .load import content_listing, file_digest, load_source, rel_path
 from .model import Sheet, SiteConfig, lazy_sheet, stub_of
 from .parallel import Background, Beside, can_fork, few_collections, job_count, long_lived, map_spans
@@ -800,7 +799,7 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         listing.cancel()
         listing = None
     if listing is None and workers > 1 and can_fork() and kept_at.is_dir():
-        listing = Background(partial(_listed, kept_at, cache_path(config.root) if cache else None), jobs=workers)
+        listing = Background(partial(_listed, kept_at, config.root if cache else None), jobs=workers)
     pending: list[Any] = []  # Backgrounds and processes (Popen) waited for at the end
     try:
         with long_lived():
@@ -904,11 +903,10 @@ def _mirrored(output: Path, paths: Iterable[str], folder: Path, records: dict[st
     """write.mirror into `folder` (mirror_folder's); the folder and its listing. Nothing is left
     when it fails. With `records` (the last build's pages, which `paths` are) and `started` (its
     start): the listing told against them (kept.KeptListing), stamped for _kept_listing."""
+    if records is not None and started is not None:
+        return mirror_told(output, paths, folder, records, started)
     try:
-        listing = mirror(output, paths, folder)
-        if records is not None:
-            return folder, summarize_listing(listing, records, ("pages", started, folder_token(folder)))
-        return folder, listing
+        return folder, mirror(output, paths, folder)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -954,9 +952,9 @@ def _links_kept(output: Path, pages: dict[str, PageRecord], kept_at: Path) -> tu
     return folder_token(kept_at)
 
 
-def _listed(folder: Path, cache_file: Path | None = None) -> tuple[int, Listing | KeptListing]:
+def _listed(folder: Path, root: Path | None = None) -> tuple[int, Listing | KeptListing]:
     """kept.listed (its process is started here when the caller started none: pipeline.run)."""
-    return listed(folder, cache_file)
+    return listed(folder, root)
 
 
 def _kept_listing(listed: Listing | KeptListing | None, previous: BuildCache | None,
