@@ -452,7 +452,6 @@ class SlotMarks(NamedTuple):
 def slot_marks(f: SlotFrame, target: Number | None, actual: Number | None, top: float,
                bar_w: Number) -> SlotMarks:
     """Target marker, actual bar and value label of the slot `f` on an axis ending at `top`."""
-    baseline = _IND_BASELINE
     if target is None:
         target_y = None
         target_path = ""
@@ -461,10 +460,15 @@ def slot_marks(f: SlotFrame, target: Number | None, actual: Number | None, top: 
         target_path = _diamond(f.diamond_x, target_y)
     if actual is not None:
         return SlotMarks(target_y, target_path, *_actual_marks(actual, top, bar_w, target_y))
-    value_y = baseline - 12
-    if target_y is not None and target_y > baseline - 24:
+    return SlotMarks(target_y, target_path, None, None, "", _missing_y(target_y), False)
+
+
+def _missing_y(target_y: Number | None) -> Number:
+    """The baseline of a slot's 「データなし」 mark (no actual), clear of the target marker."""
+    value_y = _IND_BASELINE - 12
+    if target_y is not None and target_y > _IND_BASELINE - 24:
         value_y = target_y - 12
-    return SlotMarks(target_y, target_path, None, None, "", _r(value_y), False)
+    return _r(value_y)
 
 
 # typed: True and 1 are equal keys, but their labels differ (fmt_number writes True as "True").
@@ -478,6 +482,10 @@ def _actual_marks(actual: Number, top: float, bar_w: Number,
     value_label = fmt_number(actual)
     value_y, inside = _value_position(value_label, bar_y, bar_h, bar_w, target_y)
     return bar_y, bar_h, value_label, _r(value_y), inside
+
+
+# slot_marks' parts, for htmlparts.indicator_chart_html (which writes slot_marks out).
+y_of, diamond, actual_marks, missing_y = _y_of, _diamond, _actual_marks, _missing_y
 
 
 def summary_of(ind: Indicator, results_year: int, states: dict[int, Achievement]) -> str:

@@ -33,7 +33,7 @@ from . import charts
 from .cache import Packed, packed
 from .era import wareki
 from .model import EvaluationItem, Indicator, Number, Sheet
-from .render import escape_text, fmt_number, href, int_text
+from .render import escape_text, fmt_number, href, int_text, markup
 from .schema import EVALUATION_GROUPS
 
 # The empty cell: a dash for the eye, 「データなし」 for screen readers.
@@ -63,8 +63,8 @@ def value_html(v: Any, unit: Any = None) -> Markup:
         if not isinstance(v, _AnyNumber):
             return escape(v)
     if unit:
-        return Markup(f'{fmt_number(v)}<span class="hy-unit">{escape(unit)}</span>')
-    return Markup(fmt_number(v))
+        return markup(f'{fmt_number(v)}<span class="hy-unit">{escape(unit)}</span>')
+    return markup(fmt_number(v))
 
 
 def _value_text(v: Any, unit_html: str = "") -> str:
@@ -230,7 +230,7 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
             f'  <figcaption class="hy-chart__summary">{_esc(charts.summary_of(ind, results_year, states))}'
             f'</figcaption>\n')
     if not values:
-        return Markup(head + '</figure>')
+        return markup(head + '</figure>')
     frame = charts.indicator_frame(values)
     fh = _FRAME_HTML.get(id(frame))
     if fh is None or fh.frame is not frame:
@@ -241,7 +241,9 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
     unit = ind.unit
     suffix = _esc(unit) if unit else ""  # escaped once for the <desc> and the unit label
     top, bar_w, bar_tail = frame.top, frame.bar_w, fh.bar_tail
-    slot_marks, wareki_, fmt = charts.slot_marks, wareki, fmt_number
+    # charts.slot_marks written out (a call and a NamedTuple per year: a fifth of a chart).
+    y_of, diamond, actual_marks, missing_y = charts.y_of, charts.diamond, charts.actual_marks, charts.missing_y
+    wareki_, fmt = wareki, fmt_number
     missing_text, verdicts = charts.MISSING_TEXT, charts.DESC_VERDICT
     highlights: list[str] = []
     bars: list[str] = []
@@ -249,8 +251,11 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
     desc = [charts.DESC_HEAD[bool(ind.lower_is_better)]]
     for f, sh, v in zip(frame.slots, fh.slots, values, strict=True):
         target, actual, year = v.target, v.actual, v.year
-        target_y, target_path, bar_y, bar_height, value_label, value_y, inside = slot_marks(
-            f, target, actual, top, bar_w)
+        target_y = None if target is None else y_of(target, top)
+        if actual is None:
+            bar_height, value_y = None, missing_y(target_y)
+        else:
+            bar_y, bar_height, value_label, value_y, inside = actual_marks(actual, top, bar_w, target_y)
         state = states[year]
         year_label = wareki_(year)
         current = year == results_year
@@ -266,7 +271,7 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
             line = f'{sh.target_line}{y}{sh.target_x2}{y}"/>\n'
             marks.append(f'      <line class="hy-chart__target-halo" {line}'
                          f'      <line class="hy-chart__target-line" {line}'
-                         f'      <path class="hy-chart__target-mark" d="{target_path}"/>\n')
+                         f'      <path class="hy-chart__target-mark" d="{diamond(f.diamond_x, target_y)}"/>\n')
         if actual is None:
             actual_text = missing_text
             marks.append(f'{sh.missing}{T[value_y]}" text-anchor="middle" '
@@ -282,7 +287,7 @@ def indicator_chart_html(ind: Indicator, chart_id: str, results_year: int) -> Ma
     cid = _esc(chart_id)
     unit_label = (f'      <text class="hy-chart__unit" x="0" y="12" font-size="{charts.FONT_SMALL}">'
                   f'単位: {suffix}</text>\n') if unit else ""
-    return Markup(
+    return markup(
         f'{head}{_INDICATOR_LEGEND}{fh.svg_open}{cid}-title {cid}-desc" font-size="{charts.FONT}">\n'
         f'    <title id="{cid}-title">{_esc(ind.kind_label)}「{_esc(ind.name)}」の目標と実績のグラフ</title>\n'
         f'    <desc id="{cid}-desc">{"".join(desc)}</desc>\n'
@@ -336,7 +341,7 @@ def indicator_table_html(ind: Indicator, table_id: str, results_year: int,
             f'      <td>{_value_text(v.actual, unit_html)}</td>\n'
             f'{_ACHIEVEMENT_CELL[state]}')
     out.append('  </tbody>\n</table>\n</div>')
-    return Markup("".join(out))
+    return markup("".join(out))
 
 
 # -- cost chart ------------------------------------------------------------------------------------
@@ -537,7 +542,7 @@ def cost_chart_html(sheet: Sheet, chart_id: str) -> Markup:
     out.append(fh.baseline)
     out.append(_COST_NOTE)
     out.append('</figure>')
-    return Markup("".join(out))
+    return markup("".join(out))
 
 
 # -- cost table ------------------------------------------------------------------------------------
@@ -569,7 +574,7 @@ def cost_table_html(sheet: Sheet, table_id: str, fy: Callable[[int], str]) -> Ma
             out.append(f'      <td>{fmt_number(v, 2) if v is not None and unit == "人" else _value_text(v)}</td>\n')
         out.append('    </tr>\n')
     out.append('  </tbody>\n</table>\n</div>')
-    return Markup("".join(out))
+    return markup("".join(out))
 
 
 # -- evaluation grid -------------------------------------------------------------------------------
@@ -609,7 +614,7 @@ def eval_grid_html(sheet: Sheet, table_id: str) -> Markup:
                        f'      <td>{_value_text(item.comment)}</td>\n'
                        '    </tr>\n')
     out.append('  </tbody>\n</table>\n</div>')
-    return Markup("".join(out))
+    return markup("".join(out))
 
 
 # -- for the templates -----------------------------------------------------------------------------
@@ -678,8 +683,8 @@ def sheet_list_rows(sheets: Any, root: str, show_year: bool = False) -> Markup:
         if None in blobs:
             blobs = [_sheet_row(s, root, show_year).encode() if b is None else b
                      for s, b in zip(sheets, blobs, strict=True)]
-        return Markup(b"\n".join(blobs).decode())
-    return Markup("\n".join(_sheet_row(s, root, show_year) for s in sheets))
+        return markup(b"\n".join(blobs).decode())
+    return markup("\n".join(_sheet_row(s, root, show_year) for s in sheets))
 
 
 def _sheet_row(s: Sheet, root: str, show_year: bool) -> str:

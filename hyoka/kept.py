@@ -92,10 +92,9 @@ def mirror_folder(keep_at: Path) -> Path:
     return keep_at.with_name(f".{keep_at.name}-{os.getpid()}-{os.urandom(4).hex()}")
 
 
-def mirror(source: Path, paths: Iterable[str], folder: Path, *, listed: bool = True) -> Listing:
+def mirror(source: Path, paths: Iterable[str], folder: Path) -> Listing:
     """Make `folder` (new) a copy of `source`'s files at `paths` made of hard links (a site for a
-    build to update, when none was kept: pipeline._run); what list_tree would give for it (none
-    without `listed`: no stat is taken).
+    build to update, when none was kept: pipeline._run); what list_tree would give for it.
 
     The links share the published files' inodes: the build cache's records of those files are
     theirs too, and a file changed since it recorded one has another stat (its stat is taken
@@ -118,8 +117,7 @@ def mirror(source: Path, paths: Iterable[str], folder: Path, *, listed: bool = T
                 listing.append((where, "d", None))
         target = f"{base}/{path}"
         os.link(f"{src}/{path}", target)
-        if listed:
-            listing.append((path, "f", stat_key(os.lstat(target))))
+        listing.append((path, "f", stat_key(os.lstat(target))))
     return listing
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import mmap
 import os
 import pickle
@@ -14,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import Environment
 
@@ -75,6 +76,7 @@ from .write import (
     check_output_dir,
     check_paths,
     kill_point,
+    make_folder,
     mirror,
     prune,
     prune_kept,
@@ -91,6 +93,9 @@ RACY_NS = 2_000_000_000
 # Inside the temp folder: what Pagefind reads (search.index_copy of each indexed page); removed
 # once the index is written, before the folder replaces the output.
 INDEX_COPIES = ".hyoka-index"
+# Where a worker puts the combined downloads' shares of the sheets of a span (SharesFile), inside
+# the temp folder; each file is taken and removed by the build's process.
+SHARES_DIR = ".hyoka-shares"
 
 SITEMAP = "sitemap.xml"
 # What every build writes besides the pages, sheet.json files and combined downloads it records.
@@ -382,6 +387,47 @@ class KeptSite:
     intact: set[str]  # those of its files the new site has that are still as recorded (write.prune)
 
 
+class SharesFile(NamedTuple):
+    """The shares of a worker's span of sheets, in a file it wrote (SHARES_DIR) instead of in its
+    result: sent through a pipe, 100 MB at 10,000 sheets were pickled, copied in chunks through
+    the pipe (the worker waiting while this process, busy elsewhere, had not read them) and
+    unpickled, ≈ 4 % of a clean build. The pieces follow one another in the file, a share's
+    pieces in turn (ShareBytes' order); `entries`: each sheet's key, its pieces' lengths and its
+    rows."""
+
+    path: str
+    entries: list[tuple[tuple[str, int, str], tuple[int, ...], tuple[int, ...]]]
+
+    @classmethod
+    def put(cls, folder: str, shares: list[tuple[tuple[str, int, str], opendata.ShareBytes]],
+            made: set[str]) -> SharesFile:
+        """Write the shares into a new file of `folder` (in a worker)."""
+        name = f"{os.getpid()}-{next(_SHARES_FILES)}"
+        write_file(folder, name, [piece for _, (pieces, _) in shares for piece in pieces], made)
+        return cls(f"{folder}/{name}", [(key, tuple(map(len, pieces)), rows) for key, (pieces, rows) in shares])
+
+    def take(self) -> list[tuple[tuple[str, int, str], opendata.ShareBytes]]:
+        """The shares (pieces: views of the file's bytes, read at once); the file is removed."""
+        with open(self.path, "rb") as f:
+            view = memoryview(f.read())
+        os.unlink(self.path)
+        shares = []
+        at = 0
+        for key, lengths, rows in self.entries:
+            pieces = []
+            for n in lengths:
+                pieces.append(view[at:at + n])
+                at += n
+            shares.append((key, (tuple(pieces), rows)))
+        if at != len(view):
+            raise BuildError(f"作業用のファイルが途中で変わりました: {self.path}",
+                             "同じ出力フォルダに別のビルドが書いていないか確かめてください。")
+        return shares
+
+
+_SHARES_FILES = itertools.count()
+
+
 @dataclass
 class Produced:
     """What `produce` wrote: how many files, how many rendered (not reused), and their records."""
@@ -492,7 +538,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     def link(source: str, target: str) -> bool:
         parent = os.path.dirname(target)
         if parent not in made:
-            os.makedirs(parent, exist_ok=True)
+            make_folder(parent)
             made.add(parent)
         return link_or_copy(source, target)
 
@@ -567,9 +613,16 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                     if old is not None and same_as_before(path, text):
                         same.append(path)  # its search index shard may still be reused
             records.append((path, page_record(key, st)))
-        # A worker's new list rows go back with its results, for the build cache.
-        rows = htmlparts.list_rows_since(rows_before) if os.getpid() != parent else []
-        return records, shares, same, rows
+        if os.getpid() == parent:
+            return records, shares, same, []
+        # A worker's new list rows go back with its results, for the build cache; its shares in a file.
+        put = SharesFile.put(f"{dest}/{SHARES_DIR}", shares, made_here) if shares else shares
+        return records, put, same, htmlparts.list_rows_since(rows_before)
+
+    def taken(result: tuple[Any, Any, Any, Any]) -> tuple[Any, Any, Any, Any]:
+        """A worker's span result with its shares read from their file (map_spans' decode)."""
+        records, shares, same, rows = result
+        return records, shares.take() if isinstance(shares, SharesFile) else shares, same, rows
 
     folder_made: set[str] = set()
     job_paths = [job.path for job in page_jobs]
@@ -676,7 +729,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         if downloads is not None and len(items) <= 96:  # few pages too: rendered here
             results: Iterable[Any] = [span(items)]
         else:
-            results = map_spans(span, items, jobs=jobs, span=48)
+            results = map_spans(span, items, jobs=jobs, span=48, decode=taken)
         write_web_files()  # while the workers render
         if downloads is None and not shares_due:
             downloads_here()
@@ -698,6 +751,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     finally:
         if downloads is not None:
             downloads.cancel()
+        shutil.rmtree(f"{dest}/{SHARES_DIR}", ignore_errors=True)  # (empty unless the build failed)
     out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
     return out
 
@@ -935,23 +989,6 @@ def _prerendered(site: Site, templates: Path, page_jobs: list[PageJob], keys: li
     return env, {job.path: render_job(env, site, templates, job) for job in due}
 
 
-def _links_kept(output: Path, pages: dict[str, PageRecord], kept_at: Path) -> tuple[int, int] | None:
-    """A site of links to the published files at `pages` (write.mirror), put at `kept_at` (the
-    kept site's place, free): its folder_token. Nothing is left when it fails."""
-    folder = mirror_folder(kept_at)
-    try:
-        mirror(output, pages, folder, listed=False)  # (its listing is not wanted: the records are)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    try:
-        os.rename(folder, kept_at)  # (onto an empty folder made meanwhile: it replaces it)
-    except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return folder_token(kept_at)
-
-
 def _listed(folder: Path, root: Path | None = None) -> tuple[int, Listing | KeptListing]:
     """kept.listed (its process is started here when the caller started none: pipeline.run)."""
     return listed(folder, root)
@@ -1010,11 +1047,12 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         site, memo, edits = _collected(sheets, config, snapshot, by_file)
         page_jobs = plan_pages(site, memo)
         keys = job_keys(site, templates, page_jobs, code_stamp(), memo)
-    # A snapshot of this site for the next builds, unless they can go on from the last one.
+    # A snapshot of this site for the next builds, unless they can go on from the last one: written
+    # by another process while the pages are rendered (at the end of a clean build, by this one, it
+    # was the last thing the build waited for: 2 % of it at 10,000 sheets).
     snapshot_name = previous.snapshot if previous is not None and edits is not None else ""
     snapshot_saved = None
-    snapshot_due = edits is None or edits > SNAPSHOT_EDITS
-    if snapshot_due and known is not None:
+    if edits is None or edits > SNAPSHOT_EDITS:
         snapshot_saved = Background(partial(save_snapshot, config.root, SiteSnapshot(site, memo)), jobs=workers)
         pending.append(snapshot_saved)
     paths = output_paths(site, page_jobs)
@@ -1101,26 +1139,14 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     token = folder_token(spare_at) if spare_at is not None else None
     assert previous is not None or token is None
     kept_pages = previous.pages if previous is not None and token else None
-    # No site kept (a clean build): another process makes one of links to the files just published
-    # while this one writes the cache, for the next build to update (else that build makes it, and
-    # waited for it: at 10,000 sheets, 22,700 links took 0.4 s). Not with --no-cache: repeated, such
-    # builds would each write their site into the last one's links, unlinking every file first.
-    links = None
-    if kept_pages is None and cache and workers > 1 and can_fork():
-        links_at = spare_folder(config.root, output)
-        if links_at is not None and not os.path.lexists(links_at):
-            links = Background(partial(_links_kept, output, produced.pages, links_at), jobs=workers)
-            pending.append(links)
-    # A build that loaded every sheet: its content file is written now by another process while
-    # this one writes the site snapshot (forked earlier, while the pages are rendered, the process
-    # would make this one copy each page of memory it then writes: ≈ 5 % of a clean build at
-    # 10,000 sheets; the snapshot written by another process too took twice as long).
+    # A build that loaded every sheet: its content file is written now by another process (it
+    # holds the list rows and feed entries the pages were rendered with; forked while the pages
+    # are rendered, the process would make this one copy each page of memory it then writes: ≈ 5 %
+    # of a clean build at 10,000 sheets).
     content_at_end = known is None
     if content_at_end:
         content = Background(partial(_save_content, config.root, record, current), jobs=workers)
         pending.append(content)
-    if snapshot_due and snapshot_saved is None:
-        snapshot_saved = Background(partial(save_snapshot, config.root, SiteSnapshot(site, memo)), jobs=1)
     if snapshot_saved is not None:
         try:
             snapshot_name = snapshot_saved.result()
@@ -1154,13 +1180,6 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         feed = opendata.packed_feed(_made_since(opendata.feed_entries_since(feed_mark), current))
     else:
         rows, feed = htmlparts.packed_rows(current), opendata.packed_feed(current)
-    if links is not None:
-        try:
-            token = links.result()
-        except (OSError, BuildError):  # none made (nothing is left of it): the next build makes one
-            token = None
-        if token is not None:
-            kept_pages = produced.pages
     save_cache(config.root, BuildCache(
         code_stamp(), config_text, spans, str(output), produced.pages, produced.index,
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,

@@ -30,6 +30,9 @@ from .model import Number, Sheet
 from .problems import Problem, ProblemsFound
 from .schema import BODY_SECTIONS, EVALUATION_GROUPS, INDICATOR_KINDS, SDG_NAMES, SHEET
 
+# Markup(text) for a str known to be markup, made in C (Markup.__new__ looks for __html__ first).
+markup: Callable[[str], Markup] = functools.partial(str.__new__, Markup)  # type: ignore[assignment]
+
 
 @dataclass(frozen=True)
 class Page:
@@ -186,7 +189,7 @@ def make_env(templates: Path) -> Environment:
         fy=fiscal_year_label,
         wareki=wareki,
         short_wareki=short_wareki,
-        markdown=lambda text: Markup(render_markdown(text or "")),
+        markdown=lambda text: markup(render_markdown(text or "")),
     )
     env.globals.update(
         INDICATOR_KINDS=INDICATOR_KINDS,

@@ -264,7 +264,7 @@ def write_file(folder: Path | str, path: str, data: str | bytes | Sequence[Any],
     target = f"{os.fspath(folder)}/{path}"
     parent = target.rpartition("/")[0]
     if parent not in made:
-        os.makedirs(parent, exist_ok=True)
+        make_folder(parent)
         made.add(parent)
     if replace:
         with contextlib.suppress(FileNotFoundError):
@@ -272,6 +272,19 @@ def write_file(folder: Path | str, path: str, data: str | bytes | Sequence[Any],
     if isinstance(data, str):
         return _write_bytes(target, data.encode("utf-8"))
     return _write_bytes(target, data) if isinstance(data, bytes) else _write_chunks(target, data)
+
+
+def make_folder(path: str) -> None:
+    """os.makedirs(path, exist_ok=True), with one mkdir where the parent folder is there (the usual
+    case: a page's own folder): makedirs first tests that the parent exists, a stat for each of the
+    12,700 page folders at 10,000 sheets."""
+    try:
+        os.mkdir(path)
+    except FileNotFoundError:  # its parent is missing
+        os.makedirs(path, exist_ok=True)
+    except FileExistsError:
+        if not os.path.isdir(path):  # as makedirs: a file in its place
+            raise
 
 
 def _write_bytes(target: str, data: bytes) -> os.stat_result:

@@ -60,3 +60,37 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
     b = generate(40, tmp_path / "b", seed=3)
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
     assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
+
+
+def test_a_build_over_workers_takes_the_shares_from_files_and_equals_render_in_memory(
+        corpus: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With more sheets than a build renders in its own process (96), the workers write each
+    sheet.json's share of the combined downloads into a file of the temp folder (pipeline.SharesFile),
+    which the build reads and removes: the site is the one rendered in memory, and no such file is
+    left in it."""
+    from dataclasses import replace
+
+    from hyoka import pipeline
+    from hyoka.collect import collect
+    from hyoka.config import load_config
+    from hyoka.parallel import can_fork
+    from hyoka.render import render_site
+
+    folder = corpus[0]
+    config = replace(load_config(folder, folder / "site_config.yaml"), output_dir=tmp_path / "out")
+    taken: list[str] = []
+    real = pipeline.SharesFile.take
+
+    def take(self: pipeline.SharesFile) -> list:
+        taken.append(self.path)
+        return real(self)
+
+    monkeypatch.setattr(pipeline.SharesFile, "take", take)
+    pipeline.run(config, search=False, jobs=2, cache=False)
+    assert bool(taken) == can_fork()
+    assert not (config.output_dir / pipeline.SHARES_DIR).exists()
+    sheets, _ = pipeline.check(config)
+    expected = {p.path: p.text.encode("utf-8") for p in render_site(collect(sheets, config), config.root / "templates")}
+    out = config.output_dir
+    assert {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and p.relative_to(out).parts[0] != "assets"} == expected

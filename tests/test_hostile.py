@@ -290,7 +290,7 @@ def test_preview_drops_the_csp_for_livereload(project) -> None:
 def test_disk_errors_are_clear_and_harmless(code: int, words: str, where: str, project, monkeypatch,
                                             capsys) -> None:
     config = project({SHEET: GOOD})
-    run(config, search=False, jobs=1)  # one process: no site of links is left (pipeline._links_kept)
+    run(config, search=False, jobs=1)
     before = tree_digest(config.output_dir)
     (config.content_dir / "2025/good-sheet.md").write_text(_with("title: スマートフォン", "title: 変更後"),
                                                            encoding="utf-8")

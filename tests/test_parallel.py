@@ -500,3 +500,19 @@ def test_a_build_collects_after_more_objects_and_restores_the_threshold(config, 
     run(replace(config, output_dir=tmp_path / "out"), search=False, jobs=1, cache=False)
     assert seen == [parallel.YOUNG_THRESHOLD]
     assert gc.get_threshold() == before
+
+
+def test_shares_file_gives_back_the_shares_and_refuses_a_changed_file(tmp_path) -> None:
+    """pipeline.SharesFile: a worker's shares put in a file come back as the same bytes, in order
+    (the file removed); a file changed meanwhile fails the build instead of giving wrong downloads."""
+    from hyoka.pipeline import SharesFile
+    shares = [(("a", 2024, "h1"), ((b"x,1\r\n", b"", "「い」".encode(), b'  {"id": "a"}'), (1, 0, 1))),
+              (("b", 2025, "h2"), ((b"", b"y\r\n", b"z\r\n", b'  {"id": "b"}'), (0, 1, 1)))]
+    put = SharesFile.put(str(tmp_path / "shares"), shares, set())
+    back = put.take()
+    assert [(k, (tuple(bytes(p) for p in pieces), rows)) for k, (pieces, rows) in back] == shares
+    assert list((tmp_path / "shares").iterdir()) == []
+    again = SharesFile.put(str(tmp_path / "shares"), shares, set())
+    Path(again.path).write_bytes(Path(again.path).read_bytes() + b"!")
+    with pytest.raises(BuildError):
+        again.take()
