@@ -254,24 +254,39 @@ def write_file(folder: Path | str, path: str, data: str | bytes | Sequence[Any],
                replace: bool = False) -> os.stat_result:
     """One file (text as UTF-8, line ends as they are; or a list of byte chunks written one after
     the other, never joined: the combined downloads are 100 MB at 10,000 sheets); `made`
-    remembers the folders already created. Its stat is what the build cache records. With
-    `replace` (a kept site being updated), a file already there is unlinked first: it may be a
-    hard link to a published file, which must not change.
+    remembers the folders created. Its stat is what the build cache records. With `replace` (a
+    kept site being updated), a file already there is unlinked first: it may be a hard link to a
+    published file, which must not change.
 
     Written with os-level calls: a build writes tens of thousands of files, and a file object
     (buffer, text wrapper) and Path objects for each cost ≈ 40 µs more than the write itself.
     """
     target = f"{os.fspath(folder)}/{path}"
-    parent = target.rpartition("/")[0]
-    if parent not in made:
-        make_folder(parent)
-        made.add(parent)
     if replace:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(target)
     if isinstance(data, str):
-        return _write_bytes(target, data.encode("utf-8"))
-    return _write_bytes(target, data) if isinstance(data, bytes) else _write_chunks(target, data)
+        data = data.encode("utf-8")
+    fd = _create(target, made)
+    try:
+        return _write_bytes(fd, data) if isinstance(data, bytes) else _write_chunks(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _create(target: str, made: set[str]) -> int:
+    """The file `target`, created (or emptied) and opened for writing; its folder made when it is
+    missing. Opened first: most files go into a folder that is there (a sheet page beside its
+    sheet.json, written by another span or worker), where a mkdir fails, then a stat tells a folder
+    from a file (≈ 2 % of a clean build's CPU for 10,000 sheet pages)."""
+    parent = target.rpartition("/")[0]
+    if parent not in made:
+        try:
+            return os.open(target, _WRITE_FLAGS, 0o666)
+        except FileNotFoundError:  # no folder there (yet)
+            make_folder(parent)
+            made.add(parent)
+    return os.open(target, _WRITE_FLAGS, 0o666)
 
 
 def make_folder(path: str) -> None:
@@ -287,41 +302,33 @@ def make_folder(path: str) -> None:
             raise
 
 
-def _write_bytes(target: str, data: bytes) -> os.stat_result:
-    """Create or replace the file `target` with `data`; its stat."""
-    fd = os.open(target, _WRITE_FLAGS, 0o666)
-    try:
-        view = memoryview(data)
-        while view:  # a write may take only part of the bytes
-            view = view[os.write(fd, view):]
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
+def _write_bytes(fd: int, data: bytes) -> os.stat_result:
+    """Write `data` to the new file `fd`; its stat."""
+    view = memoryview(data)
+    while view:  # a write may take only part of the bytes
+        view = view[os.write(fd, view):]
+    return os.fstat(fd)
 
 
-def _write_chunks(target: str, chunks: Sequence[Any]) -> os.stat_result:
-    """Create or replace the file `target` with the chunks (bytes-like) one after the other; its
-    stat. Gathered by writev, up to IOV_MAX chunks a call, where the system has it."""
+def _write_chunks(fd: int, chunks: Sequence[Any]) -> os.stat_result:
+    """Write the chunks (bytes-like) one after the other to the new file `fd`; its stat. Gathered
+    by writev, up to IOV_MAX chunks a call, where the system has it."""
     writev = getattr(os, "writev", None)
     if writev is None:  # Windows: one write, not one a chunk (tens of thousands)
-        return _write_bytes(target, b"".join(chunks))
+        return _write_bytes(fd, b"".join(chunks))
     views = [v for v in map(memoryview, chunks) if v.nbytes]
-    fd = os.open(target, _WRITE_FLAGS, 0o666)
-    try:
-        i = 0
-        while i < len(views):
-            n = writev(fd, views[i:i + _IOV_MAX])
-            while n and i < len(views):  # past the chunks written, into the one written in part
-                size = views[i].nbytes
-                if n >= size:
-                    n -= size
-                    i += 1
-                else:
-                    views[i] = views[i][n:]
-                    n = 0
-        return os.fstat(fd)
-    finally:
-        os.close(fd)
+    i = 0
+    while i < len(views):
+        n = writev(fd, views[i:i + _IOV_MAX])
+        while n and i < len(views):  # past the chunks written, into the one written in part
+            size = views[i].nbytes
+            if n >= size:
+                n -= size
+                i += 1
+            else:
+                views[i] = views[i][n:]
+                n = 0
+    return os.fstat(fd)
 
 
 def _iov_max() -> int:
