@@ -367,7 +367,7 @@ def save_cache(root: Path, cache: BuildCache) -> None:
     Then the content files (save_content) and site snapshots (save_snapshot) older than the ones
     `cache` names are removed (a newer one may be a build's running beside this one, a slower
     one's is then lost: the next build is a clean one), temp files not written to since this
-    build began, and sites of links whose build is gone (pipeline.mirror_folder).
+    build began, and sites of links whose build is gone (kept.mirror_folder).
     """
     folder = root / CACHE_DIR
     try:
@@ -394,7 +394,7 @@ def save_cache(root: Path, cache: BuildCache) -> None:
                 if entry.stat(follow_symlinks=False).st_mtime_ns < cache.started_ns:
                     Path(entry.path).unlink(missing_ok=True)
             elif name.startswith(f".{SPARE_DIR}-"):
-                # A site of links a build was making (pipeline.mirror_folder: .site-<pid>-…): left
+                # A site of links a build was making (kept.mirror_folder: .site-<pid>-…): left
                 # by one killed. Its mtime stops moving once its first folders are made, so it is
                 # taken as abandoned only when that process is gone.
                 pid = name[len(SPARE_DIR) + 2:].partition("-")[0]

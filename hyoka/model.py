@@ -308,7 +308,7 @@ def snapshot_pickler(file: Any) -> pickle.Pickler:
         # stub_of's values in _SNAPSHOT_KEYS' order, given to _snapshot_sheet: the pickle's default
         # (a new object, then its dict set) made pickle look for __setstate__ through
         # LazySheet.__getattr__, a Python call for each of 10,000 sheets (a third of their time).
-        # Written out here (no dict of the stub): this is the end of a clean build.
+        # Written out here (no dict of the stub): every sheet of a clean build is pickled so.
         d = sheet.__dict__
         org, plan, sdgs = d["organization"], d["plan"], d["sdgs"]
         if type(org) is Organization:

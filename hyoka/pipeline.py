@@ -96,6 +96,10 @@ INDEX_COPIES = ".hyoka-index"
 # Where a worker puts the combined downloads' shares of the sheets of a span (SharesFile), inside
 # the temp folder; each file is taken and removed by the build's process.
 SHARES_DIR = ".hyoka-shares"
+# Up to this many sheet.json files (then pages) to write are made by the build's own process (an
+# edit): more are spread over the workers (produce).
+FEW_ITEMS = 96
+SPAN_ITEMS = 48  # what a worker is given at a time
 
 SITEMAP = "sitemap.xml"
 # What every build writes besides the pages, sheet.json files and combined downloads it records.
@@ -701,7 +705,7 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     # The unchanged sheets' sheet.json are kept after that process is started (10,000 at 10,000
     # sheets): one that cannot be is written again with the pages (its share is the last one).
     downloads: Beside | None = None
-    if len(items) <= 96:
+    if len(items) <= FEW_ITEMS:
         records, shares, _, _ = span(items)
         out.pages.update(records)
         out.shares.update(shares)
@@ -710,7 +714,8 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         # (The shares as they are now, a copy: the pages' results add to out.shares meanwhile; the
         # sheets kept later have their last ones.)
         downloads = Beside(partial(downloads_made, dict(out.shares)), jobs=jobs)
-    try:  # from here on, a failure stops that process (finally)
+    results: Iterable[Any] = ()
+    try:  # from here on, a failure stops that process and the workers (finally)
         keep_sheets()
         shares_due = 0 if downloads is not None else sum(isinstance(item, Sheet) for item, _ in items)
         if old is None:
@@ -726,10 +731,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             kill_point("write")  # test hook: after the first files
         if any(isinstance(item, PageJob) for item, _ in items):
             compile_templates(env, page_jobs, templates)  # once, before the workers fork
-        if downloads is not None and len(items) <= 96:  # few pages too: rendered here
-            results: Iterable[Any] = [span(items)]
+        if downloads is not None and len(items) <= FEW_ITEMS:  # few pages too: rendered here
+            results = [span(items)]
         else:
-            results = map_spans(span, items, jobs=jobs, span=48, decode=taken)
+            results = map_spans(span, items, jobs=jobs, span=SPAN_ITEMS, decode=taken)
         write_web_files()  # while the workers render
         if downloads is None and not shares_due:
             downloads_here()
@@ -751,6 +756,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
     finally:
         if downloads is not None:
             downloads.cancel()
+        close = getattr(results, "close", None)  # the workers' (map_spans): stopped before the
+        if close is not None:  # folder of their shares is removed (a failure here: none is left)
+            close()
         shutil.rmtree(f"{dest}/{SHARES_DIR}", ignore_errors=True)  # (empty unless the build failed)
     out.files = len(out.pages) + len(out.combined) + 1 + sum(p not in out.pages for p in opendata.web_paths(site))
     return out
@@ -854,7 +862,9 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
         listing = None
     if listing is None and workers > 1 and can_fork() and kept_at.is_dir():
         listing = Background(partial(_listed, kept_at, config.root if cache else None), jobs=workers)
-    pending: list[Any] = []  # Backgrounds and processes (Popen) waited for at the end
+    # Backgrounds and processes (Popen) waited for at the end, the build failed or not: the content
+    # file, the site snapshot (_Unnamed), the removal of the replaced site.
+    pending: list[Any] = []
     try:
         with long_lived():
             # build.pickle first: a process can then be started on what it says (_mirrored)
@@ -929,6 +939,26 @@ def _run(config: SiteConfig, *, strict: bool, search: bool, progress: Progress |
             work.wait()  # the removal of the replaced site (_remove_later)
         if mirror_at is not None and os.path.lexists(mirror_at):  # made, not taken: the build failed
             shutil.rmtree(mirror_at, ignore_errors=True)
+
+
+class _Unnamed:
+    """The site snapshot being written by another process (cache.save_snapshot), in _run's
+    `pending`: waited for there whatever happens (no half-written file), and its file removed unless
+    the build got as far as naming it in build.pickle (`named`): a build that failed after it began
+    leaves no snapshot that no build names."""
+
+    def __init__(self, work: Background, root: Path) -> None:
+        self.work, self.root, self.named = work, root, False
+
+    def wait(self) -> None:
+        if self.named:
+            return
+        try:
+            name = self.work.result()
+        except Exception:  # not written
+            return
+        if name:
+            (self.root / CACHE_DIR / name).unlink(missing_ok=True)
 
 
 def _remove_later(pending: list[Any], folder: Path) -> None:
@@ -1054,7 +1084,7 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
     snapshot_saved = None
     if edits is None or edits > SNAPSHOT_EDITS:
         snapshot_saved = Background(partial(save_snapshot, config.root, SiteSnapshot(site, memo)), jobs=workers)
-        pending.append(snapshot_saved)
+        pending.append(unnamed := _Unnamed(snapshot_saved, config.root))
     paths = output_paths(site, page_jobs)
     # Checked unless each was a file of the last build's (which checked them all: a path that
     # escapes the folder or two in one file are about the paths alone).
@@ -1185,6 +1215,8 @@ def _build(config: SiteConfig, *, strict: bool, search: bool, progress: Progress
         produced.combined, shards, spare=Spare(token, kept_pages) if kept_pages is not None and token else None,
         started_ns=started, rows=rows, feed=feed, content=name, content_spans=content_spans,
         snapshot=snapshot_name))
+    if snapshot_saved is not None:
+        unnamed.named = True  # (in build.pickle now)
     if retain is not None:  # everything this build holds (run: `retain`), but that list
         retain.append({name: value for name, value in locals().items() if name != "retain"})
     return BuildResult(site, count, warnings, produced.rendered, produced.reused)

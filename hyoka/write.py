@@ -297,8 +297,8 @@ def make_folder(path: str) -> None:
         os.mkdir(path)
     except FileNotFoundError:  # its parent is missing
         os.makedirs(path, exist_ok=True)
-    except FileExistsError:
-        if not os.path.isdir(path):  # as makedirs: a file in its place
+    except OSError:
+        if not os.path.isdir(path):  # as makedirs: there already (a file in its place fails)
             raise
 
 

@@ -795,7 +795,7 @@ def test_temp_files_of_a_killed_build_are_removed_from_the_cache(site) -> None:
     for path in stale[:3]:
         path.write_bytes(b"half")
         os.utime(path, (1_000_000_000, 1_000_000_000))
-    stale[3].mkdir()  # a site of links a build killed meanwhile was making (pipeline.mirror_folder)
+    stale[3].mkdir()  # a site of links a build killed meanwhile was making (kept.mirror_folder)
     (stale[3] / "index.html").write_bytes(b"x")
     running = folder / f".{cache_mod.CONTENT_PREFIX}being-written"
     running.write_bytes(b"half")
@@ -1228,8 +1228,10 @@ def test_a_walk_told_against_other_records_is_not_used() -> None:
 
 
 def test_a_build_without_the_cache_leaves_no_site_of_links(site) -> None:
-    """`--no-cache` (cache=False) makes no site of links for a next build: repeated, such builds
-    would each write their site into the last one's links (unlinking every file first)."""
+    """`--no-cache` (cache=False), like every build that makes all its pages, leaves no site of links
+    for a next build: repeated, such builds would each write their site into the last one's links
+    (unlinking every file first). The next build with the cache makes one (pipeline._mirrored) and
+    keeps the site it replaces."""
     from hyoka.parallel import can_fork
     kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
     shutil.rmtree(kept, ignore_errors=True)
@@ -1292,3 +1294,77 @@ def test_the_command_line_makes_the_first_edits_site_of_links_before_the_build_s
     assert _tree(site.output_dir) == _clean_keeping_cache(site, tmp_path)
     assert leftover_links() == [] and kept.is_dir()  # the site it replaced, kept for the next
     assert os.path.isdir(site.output_dir)
+
+
+def _spy_shares(monkeypatch) -> list[str]:
+    """The share files (pipeline.SharesFile) the build takes from its workers."""
+    from hyoka import pipeline
+    taken: list[str] = []
+    real = pipeline.SharesFile.take
+
+    def take(self):
+        taken.append(self.path)
+        return real(self)
+
+    monkeypatch.setattr(pipeline.SharesFile, "take", take)
+    return taken
+
+
+def _shares_folders(*folders: Path) -> list[Path]:
+    from hyoka.pipeline import SHARES_DIR
+    return [p for folder in folders if folder.exists() for p in folder.rglob(SHARES_DIR)]
+
+
+def test_an_edit_over_workers_takes_their_shares_from_files_and_equals_a_clean_build(site, tmp_path,
+                                                                                      monkeypatch) -> None:
+    """With more sheets to write than the build makes in its own process (pipeline.FEW_ITEMS: none
+    here), the workers put their shares of the combined downloads in files (pipeline.SharesFile),
+    also when the build updates a kept site: the site is a clean build's, and no such file is left
+    in it or in the kept site."""
+    from hyoka import pipeline
+    from hyoka.parallel import can_fork
+    monkeypatch.setattr(pipeline, "FEW_ITEMS", 0)
+    monkeypatch.setattr(pipeline, "SPAN_ITEMS", 2)  # (the fixture's few sheets over both workers)
+    taken = _spy_shares(monkeypatch)
+    files = sorted(site.content_dir.rglob("*.md"))
+    _append(files[0], "一度目の追記。")
+    run(site, search=False, jobs=2)  # the site of links made meanwhile, updated
+    _append(files[-1], "二度目の追記。")
+    taken.clear()
+    run(site, search=False, jobs=2)  # the kept site updated
+    assert bool(taken) == can_fork()
+    assert _tree(site.output_dir) == _clean(site, tmp_path)
+    kept = site.root / cache_mod.CACHE_DIR / cache_mod.SPARE_DIR
+    assert _shares_folders(site.output_dir, kept) == []
+
+
+def test_a_worker_failing_after_shares_were_written_leaves_nothing(site, monkeypatch) -> None:
+    """A page failing in a worker late in the build (after other spans put their shares in files):
+    the build fails, the published site is as it was, and no temp folder, share file or site
+    snapshot that no build names is left."""
+    from hyoka import pipeline
+    from hyoka.problems import BuildError
+    monkeypatch.setattr(pipeline, "FEW_ITEMS", 0)
+    monkeypatch.setattr(pipeline, "SPAN_ITEMS", 2)  # (the fixture's few sheets over both workers)
+    taken = _spy_shares(monkeypatch)
+    before = _tree(site.output_dir)
+    cache_folder = site.root / cache_mod.CACHE_DIR
+    snapshots = sorted(cache_folder.glob("snapshot-*.pickle"))
+    real = pipeline.render_job
+
+    def render_job(env, s, templates, job):
+        if job.path == "404.html":  # the last page
+            raise BuildError("404 を作れません", "")
+        return real(env, s, templates, job)
+
+    monkeypatch.setattr(pipeline, "render_job", render_job)
+    for path in sorted(site.content_dir.rglob("*.md")):
+        _append(path, "追記。")  # every sheet.json to write again, over the workers
+    with pytest.raises(BuildError):
+        run(site, search=False, jobs=2, cache=False)
+    from hyoka.parallel import can_fork
+    assert bool(taken) == can_fork()
+    assert _tree(site.output_dir) == before
+    assert sorted(site.output_dir.parent.glob(f".{site.output_dir.name}.*")) == []
+    assert _shares_folders(site.output_dir, cache_folder) == []
+    assert sorted(cache_folder.glob("snapshot-*.pickle")) == snapshots

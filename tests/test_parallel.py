@@ -516,3 +516,25 @@ def test_shares_file_gives_back_the_shares_and_refuses_a_changed_file(tmp_path) 
     Path(again.path).write_bytes(Path(again.path).read_bytes() + b"!")
     with pytest.raises(BuildError):
         again.take()
+
+
+def test_closing_the_results_before_taking_any_stops_the_workers(tmp_path) -> None:
+    """map_spans' results closed before the first is taken (its caller failed meanwhile): the
+    spans not begun are dropped and, once close() returns, no worker writes any more."""
+    import time
+
+    def slow(xs):
+        time.sleep(0.02)
+        for x in xs:
+            (tmp_path / str(x)).touch()
+        return xs
+
+    results = parallel.map_spans(slow, list(range(60)), jobs=2, span=1)
+    close = getattr(results, "close", None)
+    if close is None:  # no workers here: nothing runs before the results are taken
+        assert list(tmp_path.iterdir()) == []
+        return
+    close()
+    made = len(list(tmp_path.iterdir()))
+    time.sleep(0.3)
+    assert len(list(tmp_path.iterdir())) == made < 60
