@@ -118,8 +118,8 @@ def _run_span(span: tuple[int, int]) -> Any:
 
 
 def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int = 1,
-              span: int = 64, parent_helps: bool = False,
-              decode: Callable[[R], R] | None = None) -> Iterator[R]:
+              span: int = 64, parent_helps: bool = False, ahead: int = 2,
+              decode: Callable[[R], R] | None = None, in_order: bool = True) -> Iterator[R]:
     """fn(items[a:b]) for consecutive spans, results in order; over `jobs` forked processes.
 
     The workers start at once: the parent may do other work before it iterates over the results.
@@ -132,7 +132,10 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
 
     `decode` is applied in the parent to each result a worker made (not to the parent's own); with
     `parent_helps`, between two of the parent's own spans once the result is there (so that it
-    decodes while the workers still work, not all at the end).
+    decodes while the workers still work, not all at the end). `ahead`: with `parent_helps`, the
+    spans each worker is given ahead (more where one of the parent's spans may take long).
+    Without `in_order` (with `parent_helps`), a worker's result is given as soon as it is there,
+    between two of the parent's own, not after every span before it.
     """
     global _WORK
     parts = spans(len(items), span)
@@ -142,21 +145,26 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
     _WORK = (fn, items)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
     try:
         executor = ProcessPoolExecutor(max_workers=min(workers, len(parts)),
                                        mp_context=multiprocessing.get_context("fork"),
                                        initializer=_die_with_parent)
         _widen_pipe(executor)
         # With fork, the executor starts every worker at the first submit: they inherit _WORK.
-        if parent_helps:
-            shared = _Shared(executor, parts, workers)
-            shared.top_up()
-        else:
-            futures = [executor.submit(_run_span, part) for part in parts]
+        try:
+            if parent_helps:
+                shared = _Shared(executor, parts, workers, ahead)
+                shared.top_up()
+            else:
+                futures = [executor.submit(_run_span, part) for part in parts]
+        except BrokenProcessPool:  # a worker died before every span was given out
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise _broken() from None
     finally:
         _WORK = None
     if parent_helps:
-        return shared.results(lambda i: fn(items[parts[i][0]:parts[i][1]]), decode)
+        return _Closing(shared.results(lambda i: fn(items[parts[i][0]:parts[i][1]]), decode, in_order), executor)
     return _Results(executor, futures, decode)
 
 
@@ -170,6 +178,24 @@ def _widen_pipe(executor: ProcessPoolExecutor) -> None:
         fcntl.fcntl(executor._result_queue._writer.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)  # type: ignore[attr-defined]
     except (ImportError, AttributeError, OSError, ValueError):
         pass
+
+
+class _Closing:
+    """The results of `gen` (the parent helping), with close() stopping the workers even before the
+    first was taken (a generator's `finally` runs only once it has started)."""
+
+    def __init__(self, gen: Iterator[Any], executor: ProcessPoolExecutor) -> None:
+        self._gen, self._executor = gen, executor
+
+    def __iter__(self) -> _Closing:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._gen)
+
+    def close(self) -> None:
+        self._gen.close()
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class _Results:
@@ -226,9 +252,9 @@ class _Shared:
     """map_spans with the parent helping: the spans are handed out from both ends (the parent
     takes the front, the workers the back), all in the parent, so none is run twice."""
 
-    IN_FLIGHT = 2  # spans given to each worker ahead: one running, the next one queued
-
-    def __init__(self, executor: ProcessPoolExecutor, parts: list[tuple[int, int]], workers: int) -> None:
+    def __init__(self, executor: ProcessPoolExecutor, parts: list[tuple[int, int]], workers: int,
+                 ahead: int = 2) -> None:
+        self.in_flight = ahead  # spans given to each worker ahead (2: one running, the next one queued)
         self.executor = executor
         self.parts = parts
         self.workers = workers
@@ -236,10 +262,10 @@ class _Shared:
         self.back = len(parts)  # spans from this one on are the workers'
         self.futures: dict[int, Future[Any]] = {}
         # At first, no more than the workers' share of the spans, and one each when there are few:
-        # the parent must not be left idle. Then IN_FLIGHT each.
+        # the parent must not be left idle. Then `in_flight` each.
         share = max(1, len(parts) * workers // (workers + 1))
         few = len(parts) < 4 * (workers + 1)
-        self.most = min(self.IN_FLIGHT * workers, share, workers if few else share)
+        self.most = min(self.in_flight * workers, share, workers if few else share)
 
     def top_up(self) -> None:
         """Give the workers spans from the back until they have `most` not done, keeping at least
@@ -249,10 +275,12 @@ class _Shared:
             self.back -= 1
             self.futures[self.back] = self.executor.submit(_run_span, self.parts[self.back])
             pending += 1
-        self.most = self.IN_FLIGHT * self.workers
+        self.most = self.in_flight * self.workers
 
-    def results(self, here: Callable[[int], R], decode: Callable[[R], R] | None) -> Iterator[R]:
+    def results(self, here: Callable[[int], R], decode: Callable[[R], R] | None,
+                in_order: bool = True) -> Iterator[R]:
         decoded: dict[int, R] = {}
+        given: set[int] = set()  # (not in_order) the workers' results given already
         from concurrent.futures.process import BrokenProcessPool
         try:
             while self.front < self.back:
@@ -260,12 +288,19 @@ class _Shared:
                 self.front += 1
                 yield here(i)
                 self.top_up()
-                if decode is not None:
-                    for j, future in self.futures.items():
-                        # A worker's error is raised in its turn, below.
-                        if j not in decoded and future.done() and future.exception() is None:
+                for j, future in list(self.futures.items()):
+                    # A worker's error is raised in its turn, below.
+                    if j in decoded or j in given or not future.done() or future.exception() is not None:
+                        continue
+                    if in_order:
+                        if decode is not None:
                             decoded[j] = decode(future.result())
+                    else:
+                        given.add(j)
+                        yield decode(future.result()) if decode is not None else future.result()
             for i in range(self.front, len(self.parts)):
+                if i in given:
+                    continue
                 if i in decoded:
                     yield decoded.pop(i)
                 else:

@@ -518,7 +518,8 @@ def test_shares_file_gives_back_the_shares_and_refuses_a_changed_file(tmp_path) 
         again.take()
 
 
-def test_closing_the_results_before_taking_any_stops_the_workers(tmp_path) -> None:
+@pytest.mark.parametrize("parent_helps", [False, True])
+def test_closing_the_results_before_taking_any_stops_the_workers(tmp_path, parent_helps) -> None:
     """map_spans' results closed before the first is taken (its caller failed meanwhile): the
     spans not begun are dropped and, once close() returns, no worker writes any more."""
     import time
@@ -529,7 +530,7 @@ def test_closing_the_results_before_taking_any_stops_the_workers(tmp_path) -> No
             (tmp_path / str(x)).touch()
         return xs
 
-    results = parallel.map_spans(slow, list(range(60)), jobs=2, span=1)
+    results = parallel.map_spans(slow, list(range(60)), jobs=2, span=1, parent_helps=parent_helps, ahead=8)
     close = getattr(results, "close", None)
     if close is None:  # no workers here: nothing runs before the results are taken
         assert list(tmp_path.iterdir()) == []
@@ -538,3 +539,32 @@ def test_closing_the_results_before_taking_any_stops_the_workers(tmp_path) -> No
     made = len(list(tmp_path.iterdir()))
     time.sleep(0.3)
     assert len(list(tmp_path.iterdir())) == made < 60
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_the_parent_helping_gives_each_result_once_as_it_comes(jobs) -> None:
+    """map_spans(parent_helps=True, in_order=False): every span's result exactly once (a worker's
+    decoded), the parent's own in order, and a worker's as soon as it is there: before the last
+    of the parent's own when the parent is slower."""
+    import os
+    import time
+
+    parent = os.getpid()
+
+    def fn(xs):
+        if os.getpid() == parent:
+            time.sleep(0.01)  # the workers finish theirs meanwhile
+        return [("here" if os.getpid() == parent else "worker", x) for x in xs]
+
+    got = list(parallel.map_spans(fn, list(range(200)), jobs=jobs, span=5, parent_helps=True, ahead=8,
+                                  decode=lambda r: [("decoded", x) for _, x in r], in_order=False))
+    flat = [pair for part in got for pair in part]
+    assert sorted(x for _, x in flat) == list(range(200))
+    if not parallel.can_fork():
+        return
+    kinds = [part[0][0] for part in got]
+    assert "decoded" in kinds and "here" in kinds and "worker" not in kinds
+    own = [part[0][1] for part in got if part[0][0] == "here"]
+    assert own == sorted(own)
+    last_own = max(i for i, kind in enumerate(kinds) if kind == "here")
+    assert kinds[:last_own].count("decoded") > 0  # a worker's result given between the parent's own
