@@ -120,7 +120,8 @@ def _run_span(span: tuple[int, int]) -> Any:
 def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int = 1,
               span: int = 64, parent_helps: bool = False, ahead: int = 2,
               decode: Callable[[R], R] | None = None, in_order: bool = True) -> Iterator[R]:
-    """fn(items[a:b]) for consecutive spans, results in order; over `jobs` forked processes.
+    """fn(items[a:b]) for consecutive spans, results in order (but see `in_order`); over `jobs`
+    forked processes.
 
     The workers start at once: the parent may do other work before it iterates over the results.
 
@@ -134,8 +135,8 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
     `parent_helps`, between two of the parent's own spans once the result is there (so that it
     decodes while the workers still work, not all at the end). `ahead`: with `parent_helps`, the
     spans each worker is given ahead (more where one of the parent's spans may take long).
-    Without `in_order` (with `parent_helps`), a worker's result is given as soon as it is there,
-    between two of the parent's own, not after every span before it.
+    Without `in_order` (with `parent_helps`), a worker's result is given once it is there (between
+    two of the parent's own spans, then as the rest come), not after every span before it.
     """
     global _WORK
     parts = spans(len(items), span)
@@ -161,6 +162,9 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
         except BrokenProcessPool:  # a worker died before every span was given out
             executor.shutdown(wait=True, cancel_futures=True)
             raise _broken() from None
+        except BaseException:
+            executor.shutdown(wait=True, cancel_futures=True)
+            raise
     finally:
         _WORK = None
     if parent_helps:
@@ -194,8 +198,10 @@ class _Closing:
         return next(self._gen)
 
     def close(self) -> None:
-        self._gen.close()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        try:
+            self._gen.close()
+        finally:
+            self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 class _Results:
@@ -269,9 +275,12 @@ class _Shared:
 
     def top_up(self) -> None:
         """Give the workers spans from the back until they have `most` not done, keeping at least
-        one for the parent (it runs the front one next)."""
+        one for the parent (it runs the front one next). Never more than the workers' share of
+        what is left to do: near the end the parent would otherwise wait for spans given ahead."""
         pending = sum(not future.done() for future in self.futures.values())
-        while self.back - self.front > 1 and pending < self.most:
+        left = pending + self.back - self.front
+        most = min(self.most, max(1, left * self.workers // (self.workers + 1)))
+        while self.back - self.front > 1 and pending < most:
             self.back -= 1
             self.futures[self.back] = self.executor.submit(_run_span, self.parts[self.back])
             pending += 1
@@ -279,8 +288,12 @@ class _Shared:
 
     def results(self, here: Callable[[int], R], decode: Callable[[R], R] | None,
                 in_order: bool = True) -> Iterator[R]:
+        """The spans' results: the parent's own as it runs them, the workers' decoded between two
+        of them once they are there (given then too, without `in_order`), the rest at the end (in
+        order, or as they come). A worker's error is raised at the end, in its turn or (without
+        `in_order`) as it comes."""
         decoded: dict[int, R] = {}
-        given: set[int] = set()  # (not in_order) the workers' results given already
+        from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
         try:
             while self.front < self.back:
@@ -289,22 +302,26 @@ class _Shared:
                 yield here(i)
                 self.top_up()
                 for j, future in list(self.futures.items()):
-                    # A worker's error is raised in its turn, below.
-                    if j in decoded or j in given or not future.done() or future.exception() is not None:
-                        continue
+                    if j in decoded or not future.done() or future.exception() is not None:
+                        continue  # (an error: raised below)
                     if in_order:
                         if decode is not None:
                             decoded[j] = decode(future.result())
                     else:
-                        given.add(j)
+                        del self.futures[j]  # given: its result not held here any more
                         yield decode(future.result()) if decode is not None else future.result()
-            for i in range(self.front, len(self.parts)):
-                if i in given:
-                    continue
-                if i in decoded:
-                    yield decoded.pop(i)
-                else:
-                    result = self.futures[i].result()
+            if in_order:
+                for i in range(self.front, len(self.parts)):
+                    if i in decoded:
+                        yield decoded.pop(i)
+                    else:
+                        result = self.futures[i].result()
+                        yield decode(result) if decode is not None else result
+                return
+            while self.futures:
+                done, _ = wait(self.futures.values(), return_when=FIRST_COMPLETED)
+                for j in [j for j, future in self.futures.items() if future in done]:
+                    result = self.futures.pop(j).result()
                     yield decode(result) if decode is not None else result
         except BrokenProcessPool:
             raise _broken() from None
@@ -317,7 +334,7 @@ class Beside:
     its value, or raises what it raised (with `jobs` of 1, fn runs when result() is first called).
 
     For work that is mostly system calls, which let the other thread run meanwhile (writing the
-    combined downloads after an edit: 100 MB at 10,000 sheets). Unlike a forked process (Background),
+    combined downloads: 100 MB at 10,000 sheets). Unlike a forked process (Background),
     it shares this process's memory as it is: a process forked late in a build made this one copy
     each page it then wrote to (reference counts), ≈ 17,000 pages after an edit at 10,000 sheets.
     It cannot be stopped: cancel() and wait() wait for it to finish.

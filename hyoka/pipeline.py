@@ -558,11 +558,11 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
 
     parent = os.getpid()
     old_combined = _old_combined(site, previous, old)
-    # The sheets' JSON first: once every share is back, this process assembles the combined
-    # downloads while the workers render the pages (not alone at the end, one core idle).
+    # The sheets' JSON first: once every share is in, a thread of this process writes the combined
+    # downloads while the pages are rendered (not alone at the end, one core idle).
     items: list[tuple[PageJob | Sheet, str]] = []
     # Unchanged sheets' shares, as the cache has them (their byte ranges in old_combined): cut
-    # from those files where the downloads are written (another process, in an edit build). A
+    # from those files where the downloads are written (by a thread, in an edit build). A
     # sheet's share is the same bytes while its file and the configuration are.
     reused_shares: dict[tuple[str, int, str], int] = {}  # key → its place in old_index
     old_index: opendata.ShareIndex | None = (previous.shares if previous is not None and old_combined is not None
@@ -697,10 +697,10 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
         combined = spliced(shares) or combined_anew(shares)
         return write_downloads(combined), combined[1], combined[2]
 
-    # Few sheets changed (an edit): their shares first; then another process writes the downloads
+    # Few sheets changed (an edit): their shares first; then a thread writes the downloads
     # (100 MB at 10,000 sheets; after an edit, the last ones with the new shares put in) while
     # this one finds the pages to render, renders them and writes the feed and the sitemap.
-    # The unchanged sheets' sheet.json are kept after that process is started (10,000 at 10,000
+    # The unchanged sheets' sheet.json are kept after that thread is started (10,000 at 10,000
     # sheets): one that cannot be is written again with the pages (its share is the last one).
     downloads: Beside | None = None
     if len(items) <= FEW_ITEMS:
@@ -736,13 +736,12 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
             # This process renders spans too (from the front; the workers from the back): at
             # 10,000 sheets, 6 % less CPU than two workers beside an idle process (half the
             # results pickled, the other half's shares not in files, one process fewer copying
-            # pages of memory). Ahead: a span of list pages takes long (_in_turn puts them last).
+            # pages of memory). Eight spans given ahead to each worker: this process's own spans
+            # are longer now and then (its first one, the feed and the sitemap, the decoding).
             # The workers' results are taken as they come: the downloads are made once every
             # share is in.
             results = map_spans(span, items, jobs=jobs, span=SPAN_ITEMS, decode=taken, parent_helps=True,
                                 ahead=8, in_order=False)
-        if downloads is None and not shares_due:  # no sheet's JSON to make: every share is in
-            downloads = Beside(partial(downloads_made, dict(out.shares)), jobs=jobs)
         web_due = True  # the feed and the sitemap: after this process's first span (the workers have theirs)
         for records, shares, same, rows in results:
             if web_due:
@@ -762,8 +761,9 @@ def produce(site: Site, templates: Path, folder: Path, *, jobs: int = 1,
                     downloads = Beside(partial(downloads_made, dict(out.shares)), jobs=jobs)
         if web_due:
             write_web_files()
-        if downloads is not None:
-            downloads_written(*downloads.result())
+        if downloads is None:  # (every share is in: each sheet's JSON gave one)
+            downloads = Beside(partial(downloads_made, dict(out.shares)), jobs=1)
+        downloads_written(*downloads.result())
     finally:
         if downloads is not None:
             downloads.cancel()

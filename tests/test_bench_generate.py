@@ -64,10 +64,10 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 
 def test_a_build_over_workers_takes_the_shares_from_files_and_equals_render_in_memory(
         corpus: tuple[Path, list[Path]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With more sheets than a build renders in its own process (96), the workers write each
-    sheet.json's share of the combined downloads into a file of the temp folder (pipeline.SharesFile),
-    which the build reads and removes: the site is the one rendered in memory, and no such file is
-    left in it."""
+    """With more sheets than a build renders in its own process (96), the workers write the
+    shares of the combined downloads of the sheets they make the JSON of into a file of the temp
+    folder (pipeline.SharesFile), which the build reads and removes: the site is the one rendered
+    in memory, and no such file is left in it."""
     from dataclasses import replace
 
     from hyoka import pipeline
@@ -86,6 +86,10 @@ def test_a_build_over_workers_takes_the_shares_from_files_and_equals_render_in_m
         return real(self)
 
     monkeypatch.setattr(pipeline.SharesFile, "take", take)
+    # The sheets' JSON given out last: the workers take the spans from the back (the build's own
+    # process, which keeps its shares in memory, from the front).
+    in_turn = pipeline._in_turn
+    monkeypatch.setattr(pipeline, "_in_turn", lambda items: in_turn(items)[::-1])
     pipeline.run(config, search=False, jobs=2, cache=False)
     assert bool(taken) == can_fork()
     assert not (config.output_dir / pipeline.SHARES_DIR).exists()

@@ -1371,7 +1371,7 @@ def test_a_build_failing_after_shares_were_written_leaves_nothing(site, monkeypa
         if os.getpid() == parent:
             if taken:
                 raise BuildError("ページを作れません", "")
-            time.sleep(0.01)  # the worker makes the sheets' JSON meanwhile
+            time.sleep(0.05)  # the worker makes the sheets' JSON meanwhile
         return real(env, s, templates, job)
 
     monkeypatch.setattr(pipeline, "render_job", render_job)
@@ -1380,6 +1380,50 @@ def test_a_build_failing_after_shares_were_written_leaves_nothing(site, monkeypa
     with pytest.raises(BuildError):
         run(site, search=False, jobs=2, cache=False)
     assert taken
+    assert _tree(site.output_dir) == before
+    assert sorted(site.output_dir.parent.glob(f".{site.output_dir.name}.*")) == []
+    assert _shares_folders(site.output_dir, cache_folder) == []
+    assert sorted(cache_folder.glob("snapshot-*.pickle")) == snapshots
+
+
+def test_a_worker_failing_after_shares_were_written_leaves_nothing(site, monkeypatch) -> None:
+    """A page failing in a worker, after it put sheets' shares in files: the build fails, the
+    published site is as it was, and no temp folder, share file or site snapshot that no build
+    names is left."""
+    import os
+    import time
+
+    from hyoka import pipeline
+    from hyoka.parallel import can_fork
+    from hyoka.problems import BuildError
+    if not can_fork():
+        pytest.skip("the shares are put in files by workers")
+    _shares_by_workers(monkeypatch)
+    before = _tree(site.output_dir)
+    cache_folder = site.root / cache_mod.CACHE_DIR
+    snapshots = sorted(cache_folder.glob("snapshot-*.pickle"))
+    real = pipeline.render_job
+    parent = os.getpid()
+    shares: list = []
+    put = pipeline.SharesFile.put
+
+    def spy(cls, folder, items, made):
+        shares.append(folder)  # (in the worker: its own list)
+        return put(folder, items, made)
+
+    def render_job(env, s, templates, job):
+        if os.getpid() != parent and shares:  # a page after the worker's shares were written
+            raise BuildError("ページを作れません", "")
+        if os.getpid() == parent:
+            time.sleep(0.02)  # the worker gets as far as the pages meanwhile
+        return real(env, s, templates, job)
+
+    monkeypatch.setattr(pipeline.SharesFile, "put", classmethod(spy))
+    monkeypatch.setattr(pipeline, "render_job", render_job)
+    for path in sorted(site.content_dir.rglob("*.md")):
+        _append(path, "追記。")
+    with pytest.raises(BuildError):
+        run(site, search=False, jobs=2, cache=False)
     assert _tree(site.output_dir) == before
     assert sorted(site.output_dir.parent.glob(f".{site.output_dir.name}.*")) == []
     assert _shares_folders(site.output_dir, cache_folder) == []

@@ -111,7 +111,8 @@ def test_the_parent_helps_from_the_front_and_decodes_the_workers_results(jobs) -
     assert all(r[2] == "decoded" for r in theirs)
 
 
-def test_the_parent_helping_reports_a_workers_error_and_death() -> None:
+@pytest.mark.parametrize("in_order", [True, False])
+def test_the_parent_helping_reports_a_workers_error_and_death(in_order: bool) -> None:
     import os
     import signal
     import time
@@ -125,7 +126,8 @@ def test_the_parent_helping_reports_a_workers_error_and_death() -> None:
         return xs
 
     with pytest.raises(ProblemsFound):
-        list(parallel.map_spans(fails_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True))
+        list(parallel.map_spans(fails_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True,
+                                in_order=in_order))
 
     def dies_in_a_worker(xs):
         if os.getpid() != parent:
@@ -134,7 +136,8 @@ def test_the_parent_helping_reports_a_workers_error_and_death() -> None:
         return xs
 
     with pytest.raises(BuildError):
-        list(parallel.map_spans(dies_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True))
+        list(parallel.map_spans(dies_in_a_worker, list(range(100)), jobs=2, span=10, parent_helps=True,
+                                in_order=in_order))
 
 
 @pytest.mark.parametrize("parent_helps", [False, True])
