@@ -169,7 +169,7 @@ def map_spans(fn: Callable[[Sequence[T]], R], items: Sequence[T], *, jobs: int =
         _WORK = None
     if parent_helps:
         return _Closing(shared.results(lambda i: fn(items[parts[i][0]:parts[i][1]]), decode, in_order), executor)
-    return _Results(executor, futures, decode)
+    return _Closing(_results(executor, futures, decode), executor)
 
 
 def _widen_pipe(executor: ProcessPoolExecutor) -> None:
@@ -184,9 +184,24 @@ def _widen_pipe(executor: ProcessPoolExecutor) -> None:
         pass
 
 
+def _results(executor: ProcessPoolExecutor, futures: list[Future[R]],
+             decode: Callable[[R], R] | None = None) -> Iterator[R]:
+    from concurrent.futures.process import BrokenProcessPool
+    try:
+        for i, future in enumerate(futures):
+            futures[i] = None  # type: ignore[call-overload]  # (its result not held here once given)
+            yield future.result() if decode is None else decode(future.result())
+    except BrokenProcessPool:
+        raise _broken() from None
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
 class _Closing:
-    """The results of `gen` (the parent helping), with close() stopping the workers even before the
-    first was taken (a generator's `finally` runs only once it has started)."""
+    """map_spans' results from its workers (`gen`, which stops them once the last result is taken
+    or a result raises), with close() stopping them too, started or not: a caller that fails
+    before it has taken them all closes it (a generator's `finally` runs only once it has
+    started); as does dropping it (the spans not begun are dropped, those running let finish)."""
 
     def __init__(self, gen: Iterator[Any], executor: ProcessPoolExecutor) -> None:
         self._gen, self._executor = gen, executor
@@ -203,47 +218,7 @@ class _Closing:
         finally:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
-
-class _Results:
-    """map_spans' results from its workers, in order (an iterator). The workers are stopped (the
-    spans not begun are dropped, those running are let finish) once the last result is taken, a
-    result raises, or close() is called: a caller that fails before it has taken them all closes
-    it, started or not (a generator's `finally` runs only once it has started)."""
-
-    def __init__(self, executor: ProcessPoolExecutor, futures: list[Future[Any]],
-                 decode: Callable[[Any], Any] | None) -> None:
-        self._executor: ProcessPoolExecutor | None = executor
-        self._futures = futures
-        self._decode = decode
-        self._next = 0
-
-    def __iter__(self) -> _Results:
-        return self
-
-    def __next__(self) -> Any:
-        from concurrent.futures.process import BrokenProcessPool
-        if self._next >= len(self._futures):
-            self.close()
-            raise StopIteration
-        future = self._futures[self._next]
-        self._futures[self._next] = None  # type: ignore[call-overload]  # (its result not kept here)
-        self._next += 1
-        try:
-            result = future.result()
-            return result if self._decode is None else self._decode(result)
-        except BrokenProcessPool:
-            self.close()
-            raise _broken() from None
-        except BaseException:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
-
-    def __del__(self) -> None:  # dropped without being closed (as a generator's `finally`)
+    def __del__(self) -> None:
         with contextlib.suppress(Exception):
             self.close()
 
